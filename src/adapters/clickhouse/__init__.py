@@ -1,0 +1,1 @@
+"""ClickHouse via clickhouse-connect: chDB in-process by default, or a server over HTTP."""

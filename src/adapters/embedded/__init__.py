@@ -1,0 +1,1 @@
+"""Local engines for the embedded default: PostgreSQL and NATS as real server processes."""

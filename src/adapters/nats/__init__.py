@@ -1,0 +1,1 @@
+"""NATS JetStream: the relay from the event store and the projections' fast feed."""

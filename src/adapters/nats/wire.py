@@ -1,0 +1,35 @@
+"""Wire constants: stream, subjects and headers, in one place."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+STREAM = "SB_EVENTS"
+SUBJECTS = "sb.>"
+
+
+class Header(StrEnum):
+    MSG_ID = "Nats-Msg-Id"
+    POSITION = "Sb-Position"
+    AGGREGATE_ID = "Sb-Aggregate-Id"
+    AGGREGATE_VERSION = "Sb-Aggregate-Version"
+    TOPIC = "Sb-Topic"
+    TRACEPARENT = "traceparent"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def subject(project_id: str, topic: str) -> str:
+    """`sb.<project>.<aggregate>.<event>` from a topic such as `domain.call:Call.Created`."""
+    qualname = topic.rsplit(":", 1)[-1]
+    aggregate, _, event = qualname.rpartition(".")
+    return f"sb.{project_id}.{_snake(aggregate or 'unknown')}.{_snake(event)}"
+
+
+def traceparent(trace_id: str, position: int) -> str:
+    """A W3C traceparent continuing the request's trace; the span id is the position."""
+    trace = trace_id if re.fullmatch(r"[0-9a-f]{32}", trace_id) else "0" * 31 + "1"
+    return f"00-{trace}-{position:016x}-01"

@@ -1,0 +1,1 @@
+"""PostgreSQL: the event store, the inbox, projects and keys, and the read views."""

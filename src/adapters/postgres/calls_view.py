@@ -1,0 +1,162 @@
+"""PostgresCallsView: the `calls` and `call_events` views, written with their position."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from projections.calls_view import ACTIVE_STATUSES, CallRow, CallsViewProjection, FeedRow
+from projections.positioned import PositionedEvent
+
+FEED_CHANNEL = "sb_feed"
+
+_CALL_COLUMNS = [f for f in CallRow.__struct_fields__]
+_UPSERT = (
+    f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)})"
+    f" VALUES ({', '.join(['%s'] * len(_CALL_COLUMNS))})"
+    " ON CONFLICT (project_id, call_sid) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CALL_COLUMNS if c not in ("project_id", "call_sid"))
+)
+_FEED_COLUMNS = [
+    "position",
+    "project_id",
+    "call_sid",
+    "aggregate_version",
+    "event_type",
+    "event_time",
+    "recorded_at",
+    "source",
+    "status",
+    "operation_id",
+    "trace_id",
+    "payload",
+    "snapshot",
+]
+_INSERT_FEED = (
+    f"INSERT INTO call_events ({', '.join(_FEED_COLUMNS)})"
+    f" VALUES ({', '.join(['%s'] * (len(_FEED_COLUMNS) - 2))}, %s::jsonb, %s::jsonb)"
+    " ON CONFLICT (position) DO NOTHING"
+)
+_json = msgspec.json.Encoder()
+
+
+def _decode_call(row: dict[str, Any]) -> CallRow:
+    fields: dict[str, Any] = {**row, "project_id": str(row["project_id"])}
+    return CallRow(**fields)
+
+
+class PostgresCallsView:
+    """ProjectionSink for the operational views, and their read queries."""
+
+    def __init__(self, pool: Any, name: str = CallsViewProjection.name) -> None:
+        self.pool = pool
+        self.name = name
+
+    async def position(self) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT position FROM stream_positions WHERE name = %s", (self.name,)
+            )
+            row = await cur.fetchone()
+        return int(row["position"]) if row else 0
+
+    async def apply(self, items: Sequence[PositionedEvent]) -> int:
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO stream_positions (name) VALUES (%s) ON CONFLICT DO NOTHING",
+                (self.name,),
+            )
+            cur = await conn.execute(
+                "SELECT position FROM stream_positions WHERE name = %s FOR UPDATE", (self.name,)
+            )
+            row = await cur.fetchone()
+            position = int(row["position"])
+            items = [i for i in items if i.position > position]
+            if not items:
+                return position
+            calls = await self._load(conn, items)
+            feed: list[FeedRow] = []
+            for item in items:
+                key = (item.event.project_id, item.event.call_sid)
+                calls[key], feed_row = CallsViewProjection.apply(calls.get(key), item)
+                feed.append(feed_row)
+            async with conn.cursor() as c:
+                await c.executemany(
+                    _UPSERT,
+                    [[getattr(r, f) for f in _CALL_COLUMNS] for r in calls.values()],
+                )
+                await c.executemany(_INSERT_FEED, [_feed_params(f) for f in feed])
+            position = items[-1].position
+            await conn.execute(
+                "UPDATE stream_positions SET position = %s, updated_at = now() WHERE name = %s",
+                (position, self.name),
+            )
+            await conn.execute(f"NOTIFY {FEED_CHANNEL}")
+        return position
+
+    async def _load(
+        self, conn: Any, items: Sequence[PositionedEvent]
+    ) -> dict[tuple[str, str], CallRow]:
+        keys = {(i.event.project_id, i.event.call_sid) for i in items}
+        cur = await conn.execute(
+            "SELECT * FROM calls WHERE (project_id, call_sid) IN"
+            " (SELECT * FROM unnest(%s::uuid[], %s::text[]))",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
+        return {
+            (str(r["project_id"]), r["call_sid"]): _decode_call(r) for r in await cur.fetchall()
+        }
+
+    async def get_call(self, project_id: str, call_sid: str) -> CallRow | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT * FROM calls WHERE project_id = %s AND call_sid = %s",
+                (project_id, call_sid),
+            )
+            row = await cur.fetchone()
+        return _decode_call(row) if row else None
+
+    async def active_calls(self, project_id: str, limit: int = 500) -> list[CallRow]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT * FROM calls WHERE project_id = %s AND status = ANY(%s)"
+                " ORDER BY started_at DESC LIMIT %s",
+                (project_id, list(ACTIVE_STATUSES), limit),
+            )
+            rows = await cur.fetchall()
+        return [_decode_call(r) for r in rows]
+
+    async def feed(
+        self, after: int, limit: int, project_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Feed rows after a position, for one project or (for the hub) all of them."""
+        where = "position > %s" + (" AND project_id = %s" if project_id else "")
+        params: tuple[Any, ...] = (after, project_id, limit) if project_id else (after, limit)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT position, project_id::text AS project_id, call_sid, event_type,"
+                f" event_time, recorded_at, payload, snapshot FROM call_events WHERE {where}"
+                " ORDER BY position LIMIT %s",
+                params,
+            )
+            return list(await cur.fetchall())
+
+
+def _feed_params(f: FeedRow) -> list[Any]:
+    return [
+        f.position,
+        f.project_id,
+        f.call_sid,
+        f.aggregate_version,
+        f.event_type,
+        f.event_time,
+        f.recorded_at,
+        f.source,
+        f.status,
+        f.operation_id,
+        f.trace_id,
+        _json.encode(f.payload).decode(),
+        _json.encode(f.snapshot).decode(),
+    ]

@@ -1,0 +1,100 @@
+"""The append-only event store: the eventsourcing library's PostgreSQL recorder, used in batches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import Cursor
+
+from adapters.postgres.database import eventsourcing_env
+from domain.call import Call, call_id
+from projections.positioned import PositionedEvent
+
+
+class EventLog(Application):  # type: ignore[type-arg]
+    """All aggregates share one application, so one global sequence orders every event."""
+
+    name = "eventlog"
+
+
+class PostgresEventStore:
+    """Batch-oriented access to the store: load many aggregates and append in the caller's
+    transaction, so inbox marking, operation ids and events commit together."""
+
+    def __init__(self, database_url: str, pool_size: int = 2) -> None:
+        self.app = EventLog(env=eventsourcing_env(database_url, pool_size))
+        self.recorder = cast(PostgresApplicationRecorder, self.app.recorder)
+        self.mapper = self.app.mapper
+        self.table = self.recorder.events_table_name
+        self.channel = self.recorder.channel_name
+
+    def close(self) -> None:
+        self.app.close()
+
+    def connection(self) -> Any:
+        """A pooled connection with the library's type adapters (autocommit; open a txn)."""
+        return self.recorder.datastore.get_connection()
+
+    def load(self, curs: Cursor[Any], ids: Iterable[UUID]) -> dict[UUID, Any]:
+        """Rebuild many aggregates with one query."""
+        rows = curs.execute(
+            f"SELECT originator_id, originator_version, topic, state FROM {self.table}"
+            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
+            (list(ids),),
+        ).fetchall()
+        aggregates: dict[UUID, Any] = {}
+        for row in rows:
+            event: Any = self.mapper.to_domain_event(
+                StoredEvent(
+                    row["originator_id"],
+                    row["originator_version"],
+                    row["topic"],
+                    bytes(row["state"]),
+                )
+            )
+            aggregates[row["originator_id"]] = event.mutate(aggregates.get(row["originator_id"]))
+        return aggregates
+
+    def append(self, curs: Cursor[Any], events: Sequence[Any]) -> None:
+        """Lock, notify and insert through the library's own statement (commit order = id
+        order); a concurrent writer of the same aggregate version raises IntegrityError."""
+        if events:
+            stored = [self.mapper.to_stored_event(e) for e in events]
+            self.recorder._insert_stored_events(curs, stored)
+
+    def read(self, after: int, upto: int | None, limit: int) -> list[PositionedEvent]:
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, stop=upto, inclusive_of_start=False
+        )
+        return [PositionedEvent(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+
+    def read_raw(self, after: int, limit: int) -> Sequence[Any]:
+        return list(
+            self.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+        )
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def get_call(self, project_id: str, call_sid: str, version: int | None = None) -> Call:
+        call: Call = self.app.repository.get(call_id(project_id, call_sid), version=version)
+        return call
+
+
+class StoreEventSource:
+    """EventSource port over the synchronous library, run off the event loop."""
+
+    def __init__(self, store: PostgresEventStore) -> None:
+        self.store = store
+
+    async def read(self, after: int, upto: int | None, limit: int) -> list[PositionedEvent]:
+        return await asyncio.to_thread(self.store.read, after, upto, limit)
+
+    async def head(self) -> int:
+        return await asyncio.to_thread(self.store.head)

@@ -1,0 +1,1 @@
+"""Twilio: webhook signatures, callback parsing, and the provider simulator."""

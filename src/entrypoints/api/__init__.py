@@ -1,0 +1,1 @@
+"""The HTTP API: webhooks in, calls and the realtime feed out."""

@@ -1,0 +1,61 @@
+"""Request dependencies: the services bundle and the authenticated principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from adapters.postgres.calls_view import PostgresCallsView
+from adapters.postgres.inbox import PostgresInbox
+from adapters.postgres.projects import Principal, ProjectDirectory
+from entrypoints.api.errors import ApiError
+from entrypoints.api.realtime import RealtimeHub
+from entrypoints.api.tokens import RealtimeTokens
+from entrypoints.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    projects: ProjectDirectory
+    inbox: PostgresInbox
+    calls: PostgresCallsView
+    hub: RealtimeHub
+    tokens: RealtimeTokens
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+UNAUTHENTICATED = ApiError(
+    401,
+    "UNAUTHENTICATED",
+    "An API key is required",
+    ["Send `Authorization: Bearer <key>`; `switchboard projects create` prints one."],
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+async def get_principal(request: Request, services: ServicesDep) -> Principal:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        raise UNAUTHENTICATED
+    principal = await services.projects.by_api_key(key.strip())
+    if principal is None:
+        raise ApiError(
+            401,
+            "API_KEY_INVALID",
+            "This API key is not valid",
+            ["Check for a typo or a revoked key; create a new key if needed."],
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

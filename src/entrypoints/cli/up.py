@@ -1,0 +1,92 @@
+"""`switchboard up`: engines, API, worker, relay and projections on one machine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+
+import httpx
+
+from adapters.postgres.projects import create_project, find_project_by_account, issue_api_key
+from adapters.twilio.simulator import ProviderSimulator
+from entrypoints.bootstrap import start_engines
+from entrypoints.cli.supervisor import Supervisor
+from entrypoints.settings import Settings
+
+log = logging.getLogger("switchboard.up")
+DEMO_ACCOUNT_SID = "AC" + "de" * 16
+
+
+def demo_project(database_url: str) -> tuple[str, str, str]:
+    """The demo project (created once) and a fresh API key; returns (id, token, key)."""
+    project = find_project_by_account(database_url, DEMO_ACCOUNT_SID)
+    if project is None:
+        project, key = create_project(
+            database_url,
+            name="demo",
+            twilio_account_sid=DEMO_ACCOUNT_SID,
+            twilio_auth_token=secrets.token_hex(16),
+        )
+    else:
+        key = issue_api_key(database_url, project.id)
+    return project.id, project.twilio_auth_token, key
+
+
+async def wait_until_serving(base_url: str, stop: asyncio.Event, timeout: float = 60.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        while not stop.is_set() and asyncio.get_running_loop().time() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"{base_url}/healthz")).status_code == 200:
+                    return True
+            await asyncio.sleep(0.2)
+    return False
+
+
+def up(settings: Settings, *, demo: bool, demo_rate: float) -> int:
+    engines = start_engines(settings)
+    base_url = f"http://{settings.host}:{settings.port}"
+    env = {
+        **os.environ,
+        **engines.child_env(settings),
+        "SB_HOST": settings.host,
+        "SB_PORT": str(settings.port),
+    }
+    demo_info = demo_project(engines.database_url) if demo else None
+
+    async def main() -> None:
+        supervisor = Supervisor(["api", "worker"], env)
+        supervisor.install_signal_handlers()
+        running = asyncio.create_task(supervisor.run())
+        simulator: asyncio.Task[object] | None = None
+        if await wait_until_serving(base_url, supervisor.stop):
+            print(f"\nSwitchboard is up: {base_url}  (Ctrl-C stops everything)", flush=True)
+            print(f"  API docs:      {base_url}/docs", flush=True)
+            if demo_info:
+                _, token, key = demo_info
+                print(f"  Demo API key:  {key}", flush=True)
+                print(f"  Live monitor:  {base_url}/monitor#key={key}", flush=True)
+                print(
+                    f"  Simulator:     {demo_rate} calls/s, signed callbacks to "
+                    f"{base_url}/webhooks/twilio/voice-status\n",
+                    flush=True,
+                )
+                sim = ProviderSimulator(
+                    f"{base_url}/webhooks/twilio/voice-status", DEMO_ACCOUNT_SID, token
+                )
+                simulator = asyncio.create_task(sim.run(0, demo_rate, supervisor.stop))
+        await running
+        if simulator:  # stop the traffic before the API that receives it
+            simulator.cancel()
+            await asyncio.gather(simulator, return_exceptions=True)
+        await supervisor.shutdown()
+
+    try:
+        asyncio.run(main())
+    finally:
+        engines.stop()
+        log.info("stopped")
+    return 0

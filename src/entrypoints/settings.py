@@ -1,0 +1,38 @@
+"""All configuration, from the environment or a .env file (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Unset engine URLs mean: start that engine locally under `data_dir` (the default)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    nats_url: str | None = Field(None, validation_alias="NATS_URL")
+    clickhouse_url: str | None = Field(None, validation_alias="CLICKHOUSE_URL")
+    data_dir: Path = Field(Path("var"), validation_alias="SB_DATA_DIR")
+    host: str = Field("127.0.0.1", validation_alias="SB_HOST")
+    port: int = Field(8000, validation_alias="SB_PORT")
+    public_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SB_PUBLIC_BASE_URL"),
+        description="Externally visible base URL; signatures are checked against it.",
+    )
+    secret_key: str | None = Field(None, validation_alias="SB_SECRET_KEY")
+    log_level: str = Field("INFO", validation_alias="SB_LOG_LEVEL")
+    webhook_max_body_bytes: int = Field(64 * 1024, validation_alias="SB_WEBHOOK_MAX_BODY_BYTES")
+    realtime_token_ttl_seconds: int = Field(600, validation_alias="SB_REALTIME_TOKEN_TTL")
+
+    @property
+    def clickhouse_is_embedded(self) -> bool:
+        """chDB opens its path from one process only: the API process owns it."""
+        return self.clickhouse_url is None or self.clickhouse_url.startswith("chdb://")
+
+    def embedded_clickhouse_url(self) -> str:
+        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"

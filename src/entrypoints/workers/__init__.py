@@ -1,0 +1,1 @@
+"""Background work: the inbox worker, the event relay and the projection consumers."""

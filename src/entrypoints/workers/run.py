@@ -1,0 +1,58 @@
+"""The worker process: inbox worker, relay, and the projections that do not own chDB."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from adapters.nats.jetstream import connect, ensure_stream
+from adapters.nats.relay import NatsEventRelay
+from adapters.postgres.calls_view import PostgresCallsView
+from adapters.postgres.database import open_async_pool
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.listen import listen
+from entrypoints.settings import Settings
+from entrypoints.workers.inbox import run_inbox_worker
+from entrypoints.workers.projections import clickhouse_projection, run_projection
+
+log = logging.getLogger(__name__)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    assert settings.database_url, "worker needs DATABASE_URL"
+    assert settings.nats_url, "worker needs NATS_URL"
+    store = PostgresEventStore(settings.database_url, pool_size=3)
+    pool = await open_async_pool(settings.database_url, min_size=2, max_size=6)
+    nc = await connect(settings.nats_url, name="relay")
+    await ensure_stream(nc.jetstream())
+    inbox_stop = threading.Event()
+    inbox = threading.Thread(
+        target=run_inbox_worker,
+        args=(store, settings.database_url, inbox_stop),
+        name="inbox-worker",
+        daemon=True,
+    )
+    inbox.start()
+    wake = asyncio.Event()
+    tasks = [
+        asyncio.create_task(listen(settings.database_url, store.channel, wake, stop)),
+        asyncio.create_task(NatsEventRelay(store, pool, nc.jetstream()).run(stop, wake)),
+        asyncio.create_task(
+            run_projection(PostgresCallsView(pool), store, settings.nats_url, stop)
+        ),
+    ]
+    if not settings.clickhouse_is_embedded:
+        tasks.append(asyncio.create_task(clickhouse_projection(settings, stop)))
+    log.info("worker started")
+    try:
+        await stop.wait()
+    finally:
+        inbox_stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(inbox.join, 10)
+        await nc.close()
+        await pool.close()
+        store.close()

@@ -1,0 +1,1 @@
+"""Read models: pure mappings from events to rows. Runners and I/O live in adapters."""
