@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.embedded.nats import EmbeddedNats
@@ -25,7 +25,7 @@ class Engines:
     clickhouse_url: str
     postgres: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
-    started: list[str] = field(default_factory=list)
+    owns_postgres: bool = False
 
     def child_env(self, settings: Settings) -> dict[str, str]:
         """Children get explicit URLs: they take the same code path as external servers."""
@@ -42,7 +42,7 @@ class Engines:
     def stop(self) -> None:
         if self.nats:
             self.nats.stop()
-        if self.postgres and not self.postgres.was_running:
+        if self.postgres and self.owns_postgres:
             self.postgres.stop()
 
 
@@ -59,12 +59,16 @@ def start_database(settings: Settings) -> Engines:
         settings.nats_url,
         settings.clickhouse_url or settings.embedded_clickhouse_url(),
         postgres=postgres,
+        # A CLI command stops only a server it started; `up` takes ownership (below).
+        owns_postgres=postgres is not None and not postgres.was_running,
     )
 
 
 def start_engines(settings: Settings) -> Engines:
     """PostgreSQL, NATS and the ClickHouse location, each external or embedded."""
     engines = start_database(settings)
+    # `up` owns the embedded server, even one a killed earlier run left behind.
+    engines.owns_postgres = engines.postgres is not None
     if settings.nats_url is None:
         engines.nats = EmbeddedNats(settings.data_dir)
         engines.nats_url = engines.nats.start()

@@ -36,6 +36,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.stall_check_seconds = stall_check_seconds
         self.position = 0
+        self.feed_down = False
 
     async def run(self, stop: asyncio.Event) -> None:
         self.position = await self.sink.position()
@@ -44,10 +45,16 @@ class ProjectionRunner:
         while not stop.is_set():
             try:
                 messages = await self.feed.fetch(self.batch_size, timeout=0.5)
+                if self.feed_down:
+                    log.info("feed is back", extra={"projection": self.sink.name})
+                self.feed_down = False
             except Exception as exc:
-                log.warning(
-                    "feed unavailable, reading the store instead", extra={"error": str(exc)}
-                )
+                if not self.feed_down:
+                    log.warning(
+                        "feed unavailable; following the store until it is back",
+                        extra={"projection": self.sink.name, "error": str(exc)},
+                    )
+                self.feed_down = True
                 messages = []
                 await asyncio.sleep(0.5)
             if messages:

@@ -10,6 +10,7 @@ import nats.errors
 from eventsourcing.persistence import Mapper, StoredEvent
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from adapters.nats.jetstream import JetStream
 from adapters.nats.wire import STREAM, SUBJECTS, Header
 from projections.positioned import PositionedEvent
 
@@ -25,15 +26,16 @@ class JetStreamMessage:
 
 
 class JetStreamFeed:
-    def __init__(self, js: Any, durable: str, mapper: Mapper[UUID]) -> None:
-        self.js = js
+    def __init__(self, jetstream: JetStream, durable: str, mapper: Mapper[UUID]) -> None:
+        self.jetstream = jetstream
         self.durable = durable
         self.mapper = mapper
         self._sub: Any = None
 
     async def _subscription(self) -> Any:
         if self._sub is None:
-            self._sub = await self.js.pull_subscribe(
+            js = await self.jetstream.context()
+            self._sub = await js.pull_subscribe(
                 SUBJECTS,
                 durable=self.durable,
                 stream=STREAM,

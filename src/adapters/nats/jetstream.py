@@ -1,7 +1,8 @@
-"""Connection and stream setup shared by the relay and the consumers."""
+"""A lazily (re)connected JetStream context shared by the relay and the consumers."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -13,16 +14,57 @@ from adapters.nats.wire import STREAM, SUBJECTS
 log = logging.getLogger(__name__)
 
 
-async def connect(url: str, name: str) -> Any:
-    """Reconnects forever: NATS being down delays the fast path, never loses data."""
-    return await nats.connect(
-        url,
-        name=name,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        allow_reconnect=True,
-        connect_timeout=2,
-    )
+class JetStream:
+    """Connects on first use, not at start: NATS being down delays the fast path, it never
+    stops the process (the store is the source; consumers catch up from it meanwhile)."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._nc: Any = None
+        self._js: Any = None
+        self._lock = asyncio.Lock()
+        self.first_connect_timeout = 3.0
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.debug("nats error", extra={"client": self.name, "error": str(exc)})
+
+    async def _on_disconnect(self) -> None:
+        log.warning("nats disconnected; reconnecting", extra={"client": self.name})
+
+    async def _on_reconnect(self) -> None:
+        log.info("nats reconnected", extra={"client": self.name})
+
+    async def context(self) -> Any:
+        if self._js is not None:
+            return self._js
+        async with self._lock:
+            if self._js is None:
+                # nats-py retries a failed first connect forever; bound it so callers can
+                # fall back to the store and try again later.
+                nc = await asyncio.wait_for(
+                    nats.connect(
+                        self.url,
+                        name=self.name,
+                        connect_timeout=2,
+                        allow_reconnect=True,
+                        max_reconnect_attempts=-1,
+                        reconnect_time_wait=0.5,
+                        error_cb=self._on_error,
+                        disconnected_cb=self._on_disconnect,
+                        reconnected_cb=self._on_reconnect,
+                    ),
+                    timeout=self.first_connect_timeout,
+                )
+                js = nc.jetstream()
+                await ensure_stream(js)
+                self._nc, self._js = nc, js
+        return self._js
+
+    async def close(self) -> None:
+        if self._nc is not None:
+            await self._nc.close()
+        self._nc = self._js = None
 
 
 async def ensure_stream(js: Any) -> None:

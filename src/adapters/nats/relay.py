@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.nats.jetstream import JetStream
 from adapters.nats.wire import Header, subject, traceparent
 from adapters.postgres.event_store import PostgresEventStore
 
@@ -31,10 +32,12 @@ class NatsEventRelay:
     publish and checkpoint would cause; projections are idempotent on position anyway.
     """
 
-    def __init__(self, store: PostgresEventStore, pool: Any, js: Any, batch_size: int = 500):
+    def __init__(
+        self, store: PostgresEventStore, pool: Any, jetstream: JetStream, batch_size: int = 500
+    ) -> None:
         self.store = store
         self.pool = pool
-        self.js = js
+        self.jetstream = jetstream
         self.batch_size = batch_size
 
     async def checkpoint(self) -> int:
@@ -59,14 +62,15 @@ class NatsEventRelay:
         notifications = await asyncio.to_thread(self.store.read_raw, after, self.batch_size)
         if not notifications:
             return after
-        await asyncio.gather(*(self._publish(n) for n in notifications))
+        js = await self.jetstream.context()
+        await asyncio.gather(*(self._publish(js, n) for n in notifications))
         last = int(notifications[-1].id)
         await self._save(last)
         return last
 
-    async def _publish(self, n: Any) -> None:
+    async def _publish(self, js: Any, n: Any) -> None:
         routing = _routing.decode(n.state)
-        await self.js.publish(
+        await js.publish(
             subject(routing.project_id, n.topic),
             bytes(n.state),
             headers={
@@ -82,14 +86,23 @@ class NatsEventRelay:
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
         """Drain the log; then sleep until the store's NOTIFY (or a 1 s poll) wakes us."""
         position = await self.checkpoint()
+        failing = False
         while not stop.is_set():
             wake.clear()
             try:
                 new = await self.publish_once(position)
             except Exception as exc:  # NATS or PG down: wait; the store keeps everything
-                log.warning("relay publish failed; retrying", extra={"error": str(exc)})
+                if not failing:
+                    log.warning(
+                        "relay cannot publish; retrying until it can",
+                        extra={"error": f"{type(exc).__name__}: {exc}"},
+                    )
+                failing = True
                 await asyncio.sleep(1.0)
                 continue
+            if failing:
+                log.info("relay publishing again", extra={"position": new})
+            failing = False
             if new > position:
                 position = new
                 continue

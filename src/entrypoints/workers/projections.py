@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from adapters.clickhouse.call_events import ClickHouseCallEvents
 from adapters.clickhouse.client import ClickHouse
 from adapters.nats.feed import JetStreamFeed
-from adapters.nats.jetstream import connect, ensure_stream
+from adapters.nats.jetstream import JetStream
 from adapters.postgres.event_store import PostgresEventStore, StoreEventSource
 from entrypoints.settings import Settings
 from projections.ports import ProjectionSink
@@ -21,14 +22,12 @@ async def run_projection(
     sink: ProjectionSink, store: PostgresEventStore, nats_url: str, stop: asyncio.Event
 ) -> None:
     """Run until stopped; restart the runner after unexpected errors (logged)."""
-    nc = await connect(nats_url, name=f"projection:{sink.name}")
+    jetstream = JetStream(nats_url, name=f"projection:{sink.name}")
+    durable = sink.name.replace(":", "_").replace(".", "_")
+    runner = ProjectionRunner(
+        sink, JetStreamFeed(jetstream, durable, store.mapper), StoreEventSource(store)
+    )
     try:
-        js = nc.jetstream()
-        await ensure_stream(js)
-        durable = sink.name.replace(":", "_").replace(".", "_")
-        runner = ProjectionRunner(
-            sink, JetStreamFeed(js, durable, store.mapper), StoreEventSource(store)
-        )
         while not stop.is_set():
             try:
                 await runner.run(stop)
@@ -36,18 +35,38 @@ async def run_projection(
                 log.exception("projection failed; restarting", extra={"projection": sink.name})
                 await asyncio.sleep(1.0)
     finally:
-        await nc.close()
+        await jetstream.close()
 
 
 async def clickhouse_projection(settings: Settings, stop: asyncio.Event) -> None:
-    assert settings.database_url
-    assert settings.nats_url
+    assert settings.database_url, "needs DATABASE_URL"
+    assert settings.nats_url, "needs NATS_URL"
     url = settings.clickhouse_url or settings.embedded_clickhouse_url()
-    ch = await asyncio.to_thread(ClickHouse, url)
-    await asyncio.to_thread(ch.migrate)
+    ch = await _connect_clickhouse(url, stop)
+    if ch is None:
+        return
     store = await asyncio.to_thread(PostgresEventStore, settings.database_url, 1)
     try:
         await run_projection(ClickHouseCallEvents(ch), store, settings.nats_url, stop)
     finally:
         store.close()
         ch.close()
+
+
+async def _connect_clickhouse(url: str, stop: asyncio.Event) -> ClickHouse | None:
+    """A server that is not up yet is waited for (with backoff), not given up on."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            ch = await asyncio.to_thread(ClickHouse, url)
+            await asyncio.to_thread(ch.migrate)
+            return ch
+        except Exception as exc:
+            log.warning(
+                "clickhouse unavailable; retrying",
+                extra={"error": str(exc)[:300], "retry_in_s": delay},
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 30.0)
+    return None

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 
-from adapters.nats.jetstream import connect, ensure_stream
+from adapters.nats.jetstream import JetStream
 from adapters.nats.relay import NatsEventRelay
 from adapters.postgres.calls_view import PostgresCallsView
 from adapters.postgres.database import open_async_pool
@@ -24,8 +24,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     assert settings.nats_url, "worker needs NATS_URL"
     store = PostgresEventStore(settings.database_url, pool_size=3)
     pool = await open_async_pool(settings.database_url, min_size=2, max_size=6)
-    nc = await connect(settings.nats_url, name="relay")
-    await ensure_stream(nc.jetstream())
+    jetstream = JetStream(settings.nats_url, name="relay")
     inbox_stop = threading.Event()
     inbox = threading.Thread(
         target=run_inbox_worker,
@@ -37,7 +36,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     wake = asyncio.Event()
     tasks = [
         asyncio.create_task(listen(settings.database_url, store.channel, wake, stop)),
-        asyncio.create_task(NatsEventRelay(store, pool, nc.jetstream()).run(stop, wake)),
+        asyncio.create_task(NatsEventRelay(store, pool, jetstream).run(stop, wake)),
         asyncio.create_task(
             run_projection(PostgresCallsView(pool), store, settings.nats_url, stop)
         ),
@@ -53,6 +52,6 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.to_thread(inbox.join, 10)
-        await nc.close()
+        await jetstream.close()
         await pool.close()
         store.close()

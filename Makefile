@@ -1,0 +1,42 @@
+# The commands the README shows. `make run` and `make test` set everything up on a fresh
+# machine that has Python >= 3.11 and reaches the package registry.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help install run test lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)  ## create .venv and install the project with its dev tools
+
+run: $(STAMP)  ## start everything on embedded engines, with a demo project and simulator
+	$(BIN)/switchboard up --demo
+
+test: lint  ## lint, then the whole suite on real PostgreSQL, NATS and chDB
+	$(BIN)/pytest
+
+lint: $(STAMP)  ## ruff, formatting, mypy --strict and the import contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)  ## run ops/bench and write ops/bench/RESULTS.md
+	$(BIN)/python -m ops.bench
+
+clean:  ## remove local data and caches (keeps .venv)
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,62 @@
+"""Test helpers: callbacks signed by the official twilio package, as a provider would."""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+VOICE_PATH = "/webhooks/twilio/voice-status"
+
+
+def voice_callback(
+    account_sid: str,
+    call_sid: str,
+    status: str,
+    sequence: int,
+    at: datetime | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    when = at or datetime(2026, 11, 21, 12, 0, tzinfo=UTC) + timedelta(seconds=sequence)
+    return {
+        "AccountSid": account_sid,
+        "CallSid": call_sid,
+        "CallStatus": status,
+        "SequenceNumber": str(sequence),
+        "CallbackSource": "call-progress-events",
+        "Timestamp": email.utils.format_datetime(when),
+        "Direction": "outbound-api",
+        "From": "+14155550100",
+        "To": "+16505550199",
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+
+
+def signed_headers(token: str, url: str, params: dict[str, str]) -> dict[str, str]:
+    return {
+        "X-Twilio-Signature": RequestValidator(token).compute_signature(url, params),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def post_callback(
+    client: httpx.Client, base_url: str, token: str, params: dict[str, str], **kw: Any
+) -> httpx.Response:
+    url = base_url + VOICE_PATH
+    return client.post(
+        url, content=urlencode(params), headers=signed_headers(token, url, params), **kw
+    )
+
+
+async def apost_callback(
+    client: httpx.AsyncClient, base_url: str, token: str, params: dict[str, str]
+) -> httpx.Response:
+    url = base_url + VOICE_PATH
+    return await client.post(
+        url, content=urlencode(params), headers=signed_headers(token, url, params)
+    )
