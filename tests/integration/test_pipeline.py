@@ -95,7 +95,7 @@ def test_signed_callbacks_reach_the_api_clickhouse_and_the_sse_stream_once(
                 assert snapshot["last_sequence_number"] == 3
                 assert snapshot["version"] == 5  # created + four observations, ringing once
 
-                events = await eventually(lambda: _async(parse_frames(ours)), lambda e: len(e) >= 5)
+                events = await eventually(lambda: parse_frames(ours), lambda e: len(e) >= 5)
                 assert [e["event"] for e in events] == ["call.created"] + ["call.updated"] * 4
                 assert [e["data"]["payload"]["status"] for e in events[1:]] == LIFECYCLE
                 ids = [e["id"] for e in events]
@@ -131,10 +131,6 @@ def test_signed_callbacks_reach_the_api_clickhouse_and_the_sse_stream_once(
             await worker
 
     asyncio.run(scenario())
-
-
-async def _async(value: Any) -> Any:
-    return value
 
 
 def test_reads_need_a_valid_key(pipeline_settings: Settings, project: tuple[Project, str]) -> None:

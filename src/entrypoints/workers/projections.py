@@ -11,6 +11,7 @@ from adapters.clickhouse.client import ClickHouse
 from adapters.nats.feed import JetStreamFeed
 from adapters.nats.jetstream import JetStream
 from adapters.postgres.event_store import PostgresEventStore, StoreEventSource
+from adapters.postgres.leadership import run_as_leader
 from entrypoints.settings import Settings
 from projections.ports import ProjectionSink
 from projections.runner import ProjectionRunner
@@ -39,6 +40,17 @@ async def run_projection(
 
 
 async def clickhouse_projection(settings: Settings, stop: asyncio.Event) -> None:
+    """The ClickHouse projection, led by one process among all that could run it."""
+    assert settings.database_url, "needs DATABASE_URL"
+    await run_as_leader(
+        settings.database_url,
+        f"projection:{ClickHouseCallEvents.name}",
+        lambda leading: _clickhouse_projection(settings, leading),
+        stop,
+    )
+
+
+async def _clickhouse_projection(settings: Settings, stop: asyncio.Event) -> None:
     assert settings.database_url, "needs DATABASE_URL"
     assert settings.nats_url, "needs NATS_URL"
     url = settings.clickhouse_url or settings.embedded_clickhouse_url()

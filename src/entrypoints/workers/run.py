@@ -11,6 +11,7 @@ from adapters.nats.relay import NatsEventRelay
 from adapters.postgres.calls_view import PostgresCallsView
 from adapters.postgres.database import open_async_pool
 from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.leadership import run_as_leader
 from adapters.postgres.listen import listen
 from entrypoints.settings import Settings
 from entrypoints.workers.inbox import run_inbox_worker
@@ -34,11 +35,19 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     )
     inbox.start()
     wake = asyncio.Event()
+    relay = NatsEventRelay(store, pool, jetstream)
+    calls_view = PostgresCallsView(pool)
+    url, nats_url = settings.database_url, settings.nats_url
     tasks = [
-        asyncio.create_task(listen(settings.database_url, store.channel, wake, stop)),
-        asyncio.create_task(NatsEventRelay(store, pool, jetstream).run(stop, wake)),
+        asyncio.create_task(listen(url, store.channel, wake, stop)),
+        asyncio.create_task(run_as_leader(url, "relay:nats", lambda s: relay.run(s, wake), stop)),
         asyncio.create_task(
-            run_projection(PostgresCallsView(pool), store, settings.nats_url, stop)
+            run_as_leader(
+                url,
+                f"projection:{calls_view.name}",
+                lambda s: run_projection(calls_view, store, nats_url, s),
+                stop,
+            )
         ),
     ]
     if not settings.clickhouse_is_embedded:
