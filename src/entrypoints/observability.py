@@ -14,7 +14,7 @@ import msgspec
 
 trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
-_encoder = msgspec.json.Encoder()
+_encoder = msgspec.json.Encoder(enc_hook=repr)  # a log line never fails on an odd extra
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
@@ -32,10 +32,16 @@ def trace_id_from(traceparent: str | None) -> str:
 
 
 def mask_phone(value: str | None) -> str | None:
-    """+14155551212 -> +1415*****12: enough to correlate, not enough to dial."""
-    if not value or len(value) < 7:
+    """+14155551212 -> +1415*****12: enough to correlate, never enough to dial.
+
+    At least four characters are always hidden; short values are hidden whole.
+    """
+    if not value:
         return value
-    return value[:5] + "*" * (len(value) - 7) + value[-2:]
+    if len(value) < 6:
+        return "*" * len(value)
+    keep = min(5, len(value) - 6)
+    return value[:keep] + "*" * (len(value) - keep - 2) + value[-2:]
 
 
 class JsonFormatter(logging.Formatter):

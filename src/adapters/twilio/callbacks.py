@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -76,10 +76,12 @@ def _time(fields: dict[str, Any], problems: list[str]) -> datetime | None:
     if not value:
         return None
     try:
-        return email.utils.parsedate_to_datetime(str(value))
+        when = email.utils.parsedate_to_datetime(str(value))
     except (TypeError, ValueError):
         problems.append("Timestamp must be an RFC 2822 date")
         return None
+    # Twilio sends UTC; "-0000" or no zone at all means UTC too, never a naive time.
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def check_voice_status(fields: dict[str, Any]) -> None:

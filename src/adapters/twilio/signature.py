@@ -57,19 +57,28 @@ def is_valid(
 ) -> bool:
     """Validate a request. Twilio is inconsistent about ports, so try with and without.
 
-    When the URL carries `bodySHA256` (JSON bodies), the body must hash to it and the
-    signature covers the URL alone.
+    Pass `raw_body` for JSON bodies: the URL must carry `bodySHA256`, the body must hash
+    to it, and the signature then covers the URL alone.
     """
     if not signature:
         return False
     url = strip_fragment(url)
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-    if "bodySHA256" in query:
-        if raw_body is None or not hmac.compare_digest(body_hash(raw_body), query["bodySHA256"]):
+    expected = query.get("bodySHA256")
+    if raw_body is not None or expected is not None:
+        # A raw (JSON) body is signed only through the URL's bodySHA256: both or neither.
+        if raw_body is None or expected is None or not _same(body_hash(raw_body), expected):
             return False
         params = ()
     params = list(params)
     return any(
-        hmac.compare_digest(compute_signature(auth_token, candidate, params), signature)
+        _same(compute_signature(auth_token, candidate, params), signature)
         for candidate in {_without_port(url), _with_port(url)}
+    )
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time, and total: header values may hold any character."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape")
     )

@@ -1,0 +1,1 @@
+"""Operations: benchmark harness, dashboards, runbooks and helper scripts."""

@@ -1,0 +1,110 @@
+"""Tables, machine facts and the RESULTS.md document."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+BUSY_BEFORE = 10.0  # % of CPU used by other work before the run that skews the figures
+
+
+@dataclass
+class Table:
+    """One benchmark's figures: a title, column names, rows of cells, notes under it."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def render_table(table: Table) -> str:
+    """A Markdown table padded to line up in a terminal too."""
+    widths = [
+        max(len(cell) for cell in column) for column in zip(table.columns, *table.rows, strict=True)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return "\n".join(
+        [line(table.columns), line(["-" * w for w in widths]), *(line(r) for r in table.rows)]
+    )
+
+
+def cpu_model() -> str:
+    try:
+        for text in Path("/proc/cpuinfo").read_text().splitlines():
+            if text.startswith("model name"):
+                return text.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies over all cores since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def cpu_busy(seconds: float = 1.0) -> float | None:
+    """Share of all cores busy over a short sample, in %; None where /proc is missing."""
+    try:
+        busy, total = _cpu_ticks()
+        time.sleep(seconds)
+        busy2, total2 = _cpu_ticks()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 100 * (busy2 - busy) / max(total2 - total, 1)
+
+
+def machine_facts(postgres: dict[str, str], busy_before: float | None) -> list[tuple[str, str]]:
+    """`busy_before`: CPU use sampled before the run; other work lowers every figure."""
+    pg = postgres.get("server_version", "?")
+    pg_settings = ", ".join(f"{k}={v}" for k, v in postgres.items() if k != "server_version")
+    busy = "unknown" if busy_before is None else f"{busy_before:.0f}% of all cores"
+    facts = [
+        ("CPU", f"{cpu_model()}, {os.cpu_count()} cores"),
+        ("OS", platform.platform()),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("PostgreSQL", f"{pg} (embedded, temporary data dir; {pg_settings})"),
+        ("CPU busy with other work just before the run", busy),
+    ]
+    if busy_before is not None and busy_before > BUSY_BEFORE:
+        facts.append(("Warning", "other work was using the CPU: these figures are understated"))
+    return facts
+
+
+def render_results(
+    tables: list[Table], machine: list[tuple[str, str]], load: list[tuple[str, str]]
+) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Measured {now} by `python -m ops.bench`. Every figure below comes from that run;"
+        " the file is rewritten by each run.",
+    ]
+    for table in tables:
+        parts += ["", f"## {table.title}", "", render_table(table)]
+        parts += ["", *(f"- {note}" for note in table.notes)] if table.notes else []
+    parts += ["", "## Machine", "", *(f"- {k}: {v}" for k, v in machine)]
+    parts += ["", "## Load", "", *(f"- {k}: {v}" for k, v in load)]
+    parts += [
+        "",
+        "## How to reproduce",
+        "",
+        "Run `make bench` (that is `.venv/bin/python -m ops.bench`) from the repository root."
+        " `--duration`, `--warmup`, `--connections` and `--loadgen` change the load;"
+        " `python -m ops.bench --help` lists them. Figures depend on the machine: compare runs"
+        " made on the same one.",
+        "",
+    ]
+    return "\n".join(parts)

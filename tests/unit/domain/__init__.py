@@ -1,0 +1,1 @@
+"""Unit tests: mirrors src/domain."""

@@ -1,0 +1,371 @@
+"""The Call aggregate: given earlier callbacks, when one more arrives, then these events."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.application import Application
+
+from domain.call import Call, call_id, record_call_status
+from domain.call_status import CallStatus
+from domain.commands import CommandResult, Outcome, RecordCallStatus, Source
+
+PROJECT = "5d3c1a8e-0b1f-4c2e-9a55-1f6f0e7c2b10"
+OTHER_PROJECT = "0e2a7c55-3b8d-4f61-a1c4-9d2e8b7f6a30"
+SID = "CA" + "b" * 32
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+T0 = datetime(2026, 2, 12, 11, 48, 25, tzinfo=UTC)
+
+_operation_ids = itertools.count()
+
+
+def observe(
+    status: str,
+    seq: int | None = None,
+    *,
+    at: datetime | None = None,
+    project: str = PROJECT,
+    **fields: Any,
+) -> RecordCallStatus:
+    return RecordCallStatus(
+        operation_id=f"op-{next(_operation_ids)}",
+        project_id=project,
+        call_sid=SID,
+        status=status,
+        sequence_number=seq,
+        provider_event_time=at,
+        trace_id=TRACE,
+        **fields,
+    )
+
+
+def given(*commands: RecordCallStatus) -> Call:
+    call: Call | None = None
+    for command in commands:
+        call, _ = record_call_status(call, command)
+    assert call is not None
+    call.collect_events()
+    return call
+
+
+def when(call: Call | None, command: RecordCallStatus) -> tuple[Call, CommandResult, list[Any]]:
+    call, result = record_call_status(call, command)
+    return call, result, list(call.collect_events())
+
+
+def state(call: Call) -> dict[str, Any]:
+    return {k: v for k, v in vars(call).items() if k != "_pending_events"}
+
+
+def test_first_callback_opens_the_call_and_records_its_status() -> None:
+    command = observe(
+        "initiated",
+        0,
+        at=T0,
+        direction="outbound-api",
+        from_number="+15005550006",
+        to_number="+14155551212",
+        parent_call_sid=None,
+    )
+
+    call, result, events = when(None, command)
+
+    assert [type(e) for e in events] == [Call.Created, Call.StatusObserved]
+    created, observed = events
+    assert created.project_id == PROJECT
+    assert created.call_sid == SID
+    assert created.direction == "outbound-api"
+    assert created.from_number == "+15005550006"
+    assert created.to_number == "+14155551212"
+    assert created.operation_id == command.operation_id
+    assert created.trace_id == TRACE
+    assert observed.status == "initiated"
+    assert observed.sequence_number == 0
+    assert observed.provider_event_time == T0
+    assert observed.source == "webhook"
+    assert call.id == call_id(PROJECT, SID)
+    assert call.status is CallStatus.INITIATED
+    assert result == CommandResult(
+        operation_id=command.operation_id, outcome=Outcome.APPLIED, aggregate_id=str(call.id)
+    )
+
+
+def test_first_callback_saying_queued_is_applied_not_reported_as_duplicate() -> None:
+    call, result, events = when(None, observe("queued", 0))
+
+    assert [type(e) for e in events] == [Call.Created, Call.StatusObserved]
+    assert result.outcome is Outcome.APPLIED
+    assert call.status is CallStatus.QUEUED
+    assert call.last_sequence_number == 0
+
+
+def test_child_leg_keeps_its_parent_call_sid() -> None:
+    parent = "CA" + "c" * 32
+
+    call, _, events = when(None, observe("initiated", 0, parent_call_sid=parent))
+
+    assert events[0].parent_call_sid == parent
+    assert call.parent_call_sid == parent
+
+
+def test_in_order_lifecycle_applies_every_status_and_ends_final() -> None:
+    call = None
+    kinds = []
+    for seq, status in enumerate(["initiated", "ringing", "in-progress"]):
+        call, result, events = when(call, observe(status, seq, at=T0 + timedelta(seconds=seq)))
+        kinds += [type(e) for e in events]
+        assert result.outcome is Outcome.APPLIED
+    end = T0 + timedelta(seconds=45)
+
+    call, result, events = when(
+        call, observe("completed", 3, at=end, duration_seconds=42, sip_response_code=200)
+    )
+
+    assert result.outcome is Outcome.APPLIED
+    assert [type(e) for e in events] == [Call.StatusObserved]
+    assert kinds == [Call.Created] + [Call.StatusObserved] * 3
+    assert call.status is CallStatus.COMPLETED
+    assert call.is_final
+    assert call.last_sequence_number == 3
+    assert call.last_event_time == end
+    assert call.duration_seconds == 42
+    assert call.sip_response_code == 200
+    assert call.version == 5
+
+
+def test_late_ringing_callback_is_ignored_as_stale_and_keeps_the_call_answered() -> None:
+    call = given(observe("initiated", 0), observe("in-progress", 2))
+
+    call, result, events = when(call, observe("ringing", 1))
+
+    assert [type(e) for e in events] == [Call.ObservationIgnored]
+    (ignored,) = events
+    assert ignored.reason == "stale"
+    assert ignored.status == "ringing"
+    assert ignored.sequence_number == 1
+    assert result.outcome is Outcome.IGNORED
+    assert result.reason == "stale"
+    assert call.status is CallStatus.IN_PROGRESS
+    assert call.last_sequence_number == 2
+
+
+def test_repeated_sequence_number_is_stale_even_with_a_new_status() -> None:
+    call = given(observe("ringing", 1))
+
+    call, result, _ = when(call, observe("in-progress", 1))
+
+    assert result.reason == "stale"
+    assert call.status is CallStatus.RINGING
+
+
+def test_without_sequence_numbers_an_older_provider_time_is_stale() -> None:
+    call = given(observe("ringing", at=T0 + timedelta(seconds=5)))
+
+    call, result, events = when(call, observe("in-progress", at=T0))
+
+    assert events[0].reason == "stale"
+    assert result.outcome is Outcome.IGNORED
+    assert call.status is CallStatus.RINGING
+
+
+def test_without_sequence_or_time_a_lower_status_is_stale() -> None:
+    call = given(observe("in-progress"))
+
+    call, result, _ = when(call, observe("ringing"))
+
+    assert result.reason == "stale"
+    assert call.status is CallStatus.IN_PROGRESS
+
+
+def test_same_active_status_again_without_sequence_number_is_a_duplicate() -> None:
+    call = given(observe("ringing"))
+
+    call, result, events = when(call, observe("ringing"))
+
+    assert [type(e) for e in events] == [Call.ObservationIgnored]
+    assert result.reason == "duplicate"
+    assert call.status is CallStatus.RINGING
+
+
+def test_late_ringing_callback_does_not_reopen_completed_call() -> None:
+    call = given(observe("initiated", 0), observe("completed", 3, at=T0))
+
+    call, result, events = when(call, observe("ringing", 4))
+
+    assert [type(e) for e in events] == [Call.ObservationIgnored]
+    assert events[0].reason == "after_final"
+    assert result.reason == "after_final"
+    assert call.status is CallStatus.COMPLETED
+    assert call.last_sequence_number == 3
+
+
+def test_a_different_final_status_after_final_is_ignored_as_after_final() -> None:
+    call = given(observe("ringing", 1), observe("no-answer", 2))
+
+    call, result, _ = when(call, observe("failed", 3))
+
+    assert result.reason == "after_final"
+    assert call.status is CallStatus.NO_ANSWER
+
+
+def test_same_final_status_repeated_is_a_duplicate() -> None:
+    call = given(observe("ringing", 1), observe("busy", 2, sip_response_code=486))
+
+    call, result, events = when(call, observe("busy", 2, sip_response_code=486))
+
+    assert [type(e) for e in events] == [Call.ObservationIgnored]
+    assert events[0].reason == "duplicate"
+    assert result.outcome is Outcome.IGNORED
+    assert result.reason == "duplicate"
+    assert call.status is CallStatus.BUSY
+
+
+def test_answered_call_cannot_become_busy() -> None:
+    call = given(observe("ringing", 1), observe("in-progress", 2))
+
+    call, result, events = when(call, observe("busy", 3))
+
+    assert events[0].reason == "impossible_transition"
+    assert result.reason == "impossible_transition"
+    assert call.status is CallStatus.IN_PROGRESS
+    assert not call.is_final
+
+
+def test_answered_call_can_still_fail() -> None:
+    call = given(observe("in-progress", 2))
+
+    call, result, _ = when(call, observe("failed", 3))
+
+    assert result.outcome is Outcome.APPLIED
+    assert call.status is CallStatus.FAILED
+
+
+def test_unknown_status_is_kept_as_history_but_not_applied() -> None:
+    call = given(observe("ringing", 1))
+
+    call, result, events = when(call, observe("answered", 2))
+
+    assert [type(e) for e in events] == [Call.ObservationIgnored]
+    assert events[0].reason == "unknown_status"
+    assert events[0].status == "answered"
+    assert result.reason == "unknown_status"
+    assert call.status is CallStatus.RINGING
+    assert call.last_sequence_number == 1
+
+
+def test_first_callback_with_unknown_status_still_opens_the_call() -> None:
+    call, result, events = when(None, observe("answered", 0))
+
+    assert [type(e) for e in events] == [Call.Created, Call.ObservationIgnored]
+    assert result.reason == "unknown_status"
+    assert call.status is CallStatus.QUEUED
+
+
+@pytest.mark.parametrize("final", ["completed", "busy", "no-answer", "canceled", "failed"])
+def test_final_status_marks_the_call_final_at_the_provider_time(final: str) -> None:
+    call = given(observe("ringing", 1, at=T0))
+    assert not call.is_final
+    assert call.finalized_at is None
+    end = T0 + timedelta(seconds=30)
+
+    call, _, _ = when(call, observe(final, 2, at=end))
+
+    assert call.is_final
+    assert call.finalized_at == end
+
+
+def test_finalized_at_falls_back_to_the_recording_time_without_provider_time() -> None:
+    call = given(observe("ringing", 1))
+
+    call, _, events = when(call, observe("completed", 2))
+
+    assert call.finalized_at == events[0].timestamp
+
+
+def test_ignored_observations_do_not_move_finalized_at() -> None:
+    end = T0 + timedelta(seconds=30)
+    call = given(observe("ringing", 1, at=T0), observe("completed", 2, at=end))
+
+    call, _, _ = when(call, observe("completed", 3, at=end + timedelta(seconds=5)))
+
+    assert call.finalized_at == end
+
+
+def test_source_of_the_observation_is_recorded() -> None:
+    _, _, events = when(None, observe("ringing", 1, source=Source.RECONCILE))
+
+    assert events[1].source == "reconcile"
+
+
+def history() -> tuple[Call, list[Any]]:
+    events: list[Any] = []
+    call: Call | None = None
+    commands = [
+        observe("initiated", 0, at=T0, direction="outbound-api", from_number="+15005550006"),
+        observe("in-progress", 2, at=T0 + timedelta(seconds=9)),
+        observe("ringing", 1, at=T0 + timedelta(seconds=3)),
+        observe("busy", 3),
+        observe("answered", 4),
+        observe("completed", 5, at=T0 + timedelta(seconds=60), duration_seconds=51),
+        observe("completed", 5, at=T0 + timedelta(seconds=60), duration_seconds=51),
+    ]
+    for command in commands:
+        call, _, new = when(call, command)
+        events += new
+    assert call is not None
+    return call, events
+
+
+def test_rebuilding_from_its_events_yields_the_same_call() -> None:
+    call, events = history()
+
+    rebuilt = None
+    for event in events:
+        rebuilt = event.mutate(rebuilt)
+
+    assert isinstance(rebuilt, Call)
+    assert state(rebuilt) == state(call)
+    assert rebuilt.is_final
+
+
+def test_every_event_round_trips_through_the_stored_event_mapper() -> None:
+    mapper = Application().mapper
+    _, events = history()
+    assert {type(e) for e in events} == {
+        Call.Created,
+        Call.StatusObserved,
+        Call.ObservationIgnored,
+    }
+
+    for event in events:
+        stored = mapper.to_stored_event(event)
+        assert mapper.to_domain_event(stored) == event
+
+
+def test_call_rebuilt_from_stored_events_matches_the_original() -> None:
+    mapper = Application().mapper
+    call, events = history()
+
+    rebuilt = None
+    for event in events:
+        rebuilt = mapper.to_domain_event(mapper.to_stored_event(event)).mutate(rebuilt)
+
+    assert state(rebuilt) == state(call)
+
+
+def test_call_id_is_stable_so_existing_streams_stay_reachable() -> None:
+    assert call_id(PROJECT, SID) == UUID("853c33c7-d43a-5ddb-b437-6116d4dbffef")
+    assert call_id(PROJECT, SID) == call_id(PROJECT, SID)
+
+
+def test_same_call_sid_in_two_projects_is_two_calls() -> None:
+    first, _, _ = when(None, observe("ringing", 1))
+    second, _, _ = when(None, observe("ringing", 1, project=OTHER_PROJECT))
+
+    assert call_id(PROJECT, SID) != call_id(OTHER_PROJECT, SID)
+    assert first.id == call_id(PROJECT, SID)
+    assert second.id == call_id(OTHER_PROJECT, SID)
