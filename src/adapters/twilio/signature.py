@@ -71,10 +71,10 @@ def is_valid(
             return False
         params = ()
     params = list(params)
-    return any(
-        _same(compute_signature(auth_token, candidate, params), signature)
-        for candidate in {_without_port(url), _with_port(url)}
-    )
+    # The URL as received first: the other port variant is only needed for the
+    # provider's known inconsistencies.
+    candidates = dict.fromkeys((url, _without_port(url), _with_port(url)))
+    return any(_same(compute_signature(auth_token, c, params), signature) for c in candidates)
 
 
 def _same(a: str, b: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -57,6 +58,11 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         ]
         if own_clickhouse:
             tasks.append(asyncio.create_task(clickhouse_projection(settings, stop)))
+        # Long-lived objects made at start-up never need the cyclic GC again, and fewer
+        # gen-0 passes keep request tail latency down.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
         try:
             yield
         finally:

@@ -26,7 +26,8 @@ class Services:
     tokens: RealtimeTokens
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async on purpose: FastAPI runs sync dependencies in a thread pool, per request."""
     services: Services = request.app.state.services
     return services
 
