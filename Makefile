@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format schemas bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,6 +34,9 @@ lint: $(STAMP)  ## ruff, formatting, mypy --strict and the import contracts
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+schemas: $(STAMP)  ## regenerate schemas/events/*.json from the event classes
+	$(BIN)/python -m ops.schemas
 
 bench: $(STAMP)  ## run ops/bench and write ops/bench/RESULTS.md
 	$(BIN)/python -m ops.bench

@@ -26,6 +26,7 @@ class IgnoreReason(StrEnum):
     AFTER_FINAL = "after_final"
     IMPOSSIBLE_TRANSITION = "impossible_transition"
     UNKNOWN_STATUS = "unknown_status"
+    AFTER_FREEZE = "after_freeze"
 
 
 S = CallStatus
@@ -53,6 +54,25 @@ TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
 }
 
 
+def _closure(
+    table: dict[CallStatus, frozenset[CallStatus]],
+) -> dict[CallStatus, frozenset[CallStatus]]:
+    reach = {s: set(nxt) for s, nxt in table.items()}
+    changed = True
+    while changed:
+        changed = False
+        for targets in reach.values():
+            more = set().union(*(reach[t] for t in targets)) - targets
+            if more:
+                targets |= more
+                changed = True
+    return {s: frozenset(t) for s, t in reach.items()}
+
+
+# Where a status can lead: an older observation is stale only if it could have led here.
+REACHABLE = _closure(TRANSITIONS)
+
+
 def parse_status(value: str) -> CallStatus | None:
     try:
         return CallStatus(value)
@@ -75,17 +95,38 @@ def judge_observation(
     """
     if observed is None:
         return IgnoreReason.UNKNOWN_STATUS
-    if current in FINAL:
-        return IgnoreReason.DUPLICATE if observed == current else IgnoreReason.AFTER_FINAL
-    if sequence is not None and last_sequence is not None:
-        if sequence <= last_sequence:
-            return IgnoreReason.STALE
-    elif event_time is not None and last_event_time is not None and event_time < last_event_time:
-        return IgnoreReason.STALE
     if observed == current:
         return IgnoreReason.DUPLICATE
-    if RANK[observed] < RANK[current]:
-        return IgnoreReason.STALE
+    if current in FINAL and observed in FINAL:
+        return IgnoreReason.AFTER_FINAL  # a different ending: a conflict, not news
+    older = RANK[observed] < RANK[current] or (
+        sequence <= last_sequence
+        if sequence is not None and last_sequence is not None
+        else event_time is not None and last_event_time is not None and event_time < last_event_time
+    )
+    if older:
+        # Old news if it could have led to where the call is; otherwise it contradicts it
+        # (an answer reported for a call that ended busy).
+        if current in REACHABLE[observed]:
+            return IgnoreReason.STALE
+        return IgnoreReason.IMPOSSIBLE_TRANSITION
     if observed not in TRANSITIONS[current]:
         return IgnoreReason.IMPOSSIBLE_TRANSITION
     return None
+
+
+# Recording statuses (callback: in-progress, completed, absent; REST adds the others).
+_RECORDING_RANK = {
+    "in-progress": 0,
+    "paused": 0,
+    "stopped": 1,
+    "processing": 1,
+    "completed": 2,
+    "absent": 2,
+    "deleted": 3,
+}
+
+
+def recording_rank(status: str) -> int:
+    """Unknown statuses rank lowest: they can never replace a known one."""
+    return _RECORDING_RANK.get(status, -1)

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from domain.call import Call
+from domain.call import ENRICHABLE, Call
 from domain.call_status import FINAL, CallStatus
 from projections.positioned import PositionedEvent
 
@@ -18,6 +18,11 @@ ACTIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 EVENT_TYPES: dict[type[Any], str] = {
     Call.Created: "call.created",
     Call.StatusObserved: "call.updated",
+    Call.Answered: "call.updated",
+    Call.Ended: "call.updated",
+    Call.Enriched: "call.updated",
+    Call.Frozen: "call.updated",
+    Call.RecordingUpdated: "recording.updated",
     Call.ObservationIgnored: "call.observation_ignored",
 }
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -38,11 +43,24 @@ class CallRow(msgspec.Struct, kw_only=True):
     started_at: datetime | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
+    answered_by: str | None = None
     duration_seconds: int | None = None
     sip_response_code: int | None = None
     is_final: bool = False
     finalized_at: datetime | None = None
+    price: str | None = None
+    price_unit: str | None = None
+    billed_duration_seconds: int | None = None
+    queue_time_ms: int | None = None
+    recording_sid: str | None = None
+    recording_status: str | None = None
+    recording_url: str | None = None
+    recording_duration_seconds: int | None = None
+    recording_channels: int | None = None
+    campaign_id: str | None = None
+    attempt_id: str | None = None
     sync_state: str = "active"
+    frozen_at: datetime | None = None
     version: int = 0
     last_position: int = 0
     created_at: datetime | None = None
@@ -89,14 +107,16 @@ class CallsViewProjection:
                 from_number=event.from_number,
                 to_number=event.to_number,
                 parent_call_sid=event.parent_call_sid,
+                campaign_id=event.campaign_id,
+                attempt_id=event.attempt_id,
                 started_at=event.timestamp,
                 created_at=event.timestamp,
             )
         elif row is None:
             msg = f"event at position {item.position} arrived before its call was created"
             raise LookupError(msg)
-        if isinstance(event, Call.StatusObserved):
-            _apply_status(row, event, when)
+        else:
+            _FOLD.get(type(event), _unchanged)(row, event)
         row.version = event.originator_version
         row.last_position = item.position
         row.updated_at = event.timestamp
@@ -118,19 +138,58 @@ class CallsViewProjection:
         return row, feed
 
 
-def _apply_status(row: CallRow, event: Any, when: datetime) -> None:
+def _unchanged(row: CallRow, event: Any) -> None:
+    """Ignored observations are history only."""
+
+
+def _status(row: CallRow, event: Any) -> None:
     status = CallStatus(event.status)
     row.status = status.value
+    row.is_final = status in FINAL
     if event.sequence_number is not None:
-        row.last_sequence_number = event.sequence_number
-    row.last_event_time = when
-    if status is CallStatus.IN_PROGRESS and row.answered_at is None:
-        row.answered_at = when
-    if event.duration_seconds is not None:
-        row.duration_seconds = event.duration_seconds
-    if event.sip_response_code is not None:
-        row.sip_response_code = event.sip_response_code
-    if status in FINAL and not row.is_final:
-        row.is_final = True
-        row.finalized_at = when
-        row.ended_at = when
+        row.last_sequence_number = max(row.last_sequence_number or 0, event.sequence_number)
+    when = event.provider_event_time
+    if when is not None and (row.last_event_time is None or when > row.last_event_time):
+        row.last_event_time = when
+
+
+def _answered(row: CallRow, event: Any) -> None:
+    row.answered_at = event.answered_at
+    row.answered_by = event.answered_by or row.answered_by
+
+
+def _ended(row: CallRow, event: Any) -> None:
+    row.is_final = True
+    row.finalized_at = row.ended_at = event.ended_at
+    row.duration_seconds = event.duration_seconds
+    row.sip_response_code = event.sip_response_code
+
+
+def _enriched(row: CallRow, event: Any) -> None:
+    for name in ENRICHABLE:
+        value = getattr(event, name)
+        if value is not None:
+            setattr(row, name, value)
+
+
+def _recording(row: CallRow, event: Any) -> None:
+    row.recording_sid = event.recording_sid
+    row.recording_status = event.status
+    row.recording_url = event.url or row.recording_url
+    row.recording_duration_seconds = event.duration_seconds or row.recording_duration_seconds
+    row.recording_channels = event.channels or row.recording_channels
+
+
+def _frozen(row: CallRow, event: Any) -> None:
+    row.sync_state = "frozen"
+    row.frozen_at = event.frozen_at
+
+
+_FOLD = {
+    Call.StatusObserved: _status,
+    Call.Answered: _answered,
+    Call.Ended: _ended,
+    Call.Enriched: _enriched,
+    Call.RecordingUpdated: _recording,
+    Call.Frozen: _frozen,
+}

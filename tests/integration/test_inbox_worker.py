@@ -91,8 +91,8 @@ def test_parallel_workers_record_each_callback_exactly_once(
         )
         == rows
     )
-    # One Created per call plus one observation per callback, never more.
-    assert scalar(database_url, "SELECT count(*) FROM eventlog_events") == rows + 30
+    # Per call: Created, one observation per callback, Answered and Ended; never more.
+    assert scalar(database_url, "SELECT count(*) FROM eventlog_events") == rows + 3 * 30
     assert scalar(database_url, "SELECT count(*) FROM operations") == rows
     assert scalar(database_url, "SELECT count(DISTINCT originator_id) FROM eventlog_events") == 30
     assert set(errors) <= {"IntegrityError"}

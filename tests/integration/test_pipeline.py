@@ -93,11 +93,14 @@ def test_signed_callbacks_reach_the_api_clickhouse_and_the_sse_stream_once(
                 assert snapshot["is_final"] is True
                 assert snapshot["answered_at"] is not None
                 assert snapshot["last_sequence_number"] == 3
-                assert snapshot["version"] == 5  # created + four observations, ringing once
+                # created, four observations (ringing once), answered, ended
+                assert snapshot["version"] == 7
 
-                events = await eventually(lambda: parse_frames(ours), lambda e: len(e) >= 5)
-                assert [e["event"] for e in events] == ["call.created"] + ["call.updated"] * 4
-                assert [e["data"]["payload"]["status"] for e in events[1:]] == LIFECYCLE
+                events = await eventually(lambda: parse_frames(ours), lambda e: len(e) >= 7)
+                assert [e["event"] for e in events] == ["call.created"] + ["call.updated"] * 6
+                statuses = [e["data"]["payload"].get("status") for e in events[1:]]
+                assert statuses == [*LIFECYCLE[:3], None, "completed", "completed"]
+                assert "answered_at" in events[4]["data"]["payload"]
                 ids = [e["id"] for e in events]
                 assert ids == sorted(set(ids))
                 assert all(e["data"]["project_id"] == proj.id for e in events)
@@ -110,9 +113,11 @@ def test_signed_callbacks_reach_the_api_clickhouse_and_the_sse_stream_once(
                         " WHERE call_sid = {sid:String} ORDER BY position",
                         {"sid": CALL},
                     ),
-                    lambda rows: len(rows) >= 5,
+                    lambda rows: len(rows) >= 7,
                 )
-                assert facts == [("call.created", "")] + [("call.updated", s) for s in LIFECYCLE]
+                assert facts == [("call.created", "")] + [
+                    ("call.updated", s) for s in [*LIFECYCLE[:3], "", "completed", "completed"]
+                ]
 
                 # Another project's key and stream never see this call.
                 foreign = await client.get(

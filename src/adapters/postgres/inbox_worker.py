@@ -10,7 +10,8 @@ from uuid import UUID
 
 from adapters.postgres.event_store import PostgresEventStore
 from domain.call import Call, call_id, record_call_status
-from domain.commands import CommandResult, Outcome, RecordCallStatus
+from domain.call_commands import RecordCallStatus
+from domain.commands import CommandResult, Outcome
 
 log = logging.getLogger(__name__)
 

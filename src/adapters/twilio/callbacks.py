@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from domain.commands import RecordCallStatus, Source
+from domain.call_commands import RecordCallStatus
+from domain.commands import Source
 
 REQUIRED_VOICE_FIELDS = ("AccountSid", "CallSid", "CallStatus")
 

@@ -10,9 +10,10 @@ from uuid import UUID
 import pytest
 from eventsourcing.application import Application
 
-from domain.call import Call, call_id, record_call_status
+from domain.call import Call, call_id, handle_call_command, record_call_status
+from domain.call_commands import EnrichCall, FreezeCall, RecordCallStatus, RecordRecordingStatus
 from domain.call_status import CallStatus
-from domain.commands import CommandResult, Outcome, RecordCallStatus, Source
+from domain.commands import CommandResult, Outcome, Source
 
 PROJECT = "5d3c1a8e-0b1f-4c2e-9a55-1f6f0e7c2b10"
 OTHER_PROJECT = "0e2a7c55-3b8d-4f61-a1c4-9d2e8b7f6a30"
@@ -126,15 +127,17 @@ def test_in_order_lifecycle_applies_every_status_and_ends_final() -> None:
     )
 
     assert result.outcome is Outcome.APPLIED
-    assert [type(e) for e in events] == [Call.StatusObserved]
-    assert kinds == [Call.Created] + [Call.StatusObserved] * 3
+    assert [type(e) for e in events] == [Call.StatusObserved, Call.Ended]
+    assert kinds == [Call.Created] + [Call.StatusObserved] * 3 + [Call.Answered]
     assert call.status is CallStatus.COMPLETED
     assert call.is_final
+    assert call.answered_at == T0 + timedelta(seconds=2)
+    assert call.finalized_at == end
     assert call.last_sequence_number == 3
     assert call.last_event_time == end
     assert call.duration_seconds == 42
     assert call.sip_response_code == 200
-    assert call.version == 5
+    assert call.version == 7
 
 
 def test_late_ringing_callback_is_ignored_as_stale_and_keeps_the_call_answered() -> None:
@@ -153,19 +156,30 @@ def test_late_ringing_callback_is_ignored_as_stale_and_keeps_the_call_answered()
     assert call.last_sequence_number == 2
 
 
-def test_repeated_sequence_number_is_stale_even_with_a_new_status() -> None:
+def test_repeated_sequence_number_is_stale_when_it_could_have_led_here() -> None:
     call = given(observe("ringing", 1))
 
-    call, result, _ = when(call, observe("in-progress", 1))
+    call, result, _ = when(call, observe("initiated", 1))
 
     assert result.reason == "stale"
     assert call.status is CallStatus.RINGING
 
 
+def test_an_answer_older_than_the_ringing_it_must_follow_is_impossible() -> None:
+    call = given(observe("ringing", 1))
+
+    call, result, events = when(call, observe("in-progress", 1))
+
+    assert result.reason == "impossible_transition"
+    assert [type(e) for e in events] == [Call.ObservationIgnored]
+    assert call.status is CallStatus.RINGING
+    assert call.answered_at is None
+
+
 def test_without_sequence_numbers_an_older_provider_time_is_stale() -> None:
     call = given(observe("ringing", at=T0 + timedelta(seconds=5)))
 
-    call, result, events = when(call, observe("in-progress", at=T0))
+    call, result, events = when(call, observe("initiated", at=T0))
 
     assert events[0].reason == "stale"
     assert result.outcome is Outcome.IGNORED
@@ -197,10 +211,32 @@ def test_late_ringing_callback_does_not_reopen_completed_call() -> None:
     call, result, events = when(call, observe("ringing", 4))
 
     assert [type(e) for e in events] == [Call.ObservationIgnored]
-    assert events[0].reason == "after_final"
-    assert result.reason == "after_final"
+    assert events[0].reason == "stale"
+    assert result.reason == "stale"
     assert call.status is CallStatus.COMPLETED
     assert call.last_sequence_number == 3
+
+
+def test_a_conflicting_ending_after_final_is_ignored_as_after_final() -> None:
+    call = given(observe("initiated", 0), observe("completed", 3, at=T0))
+
+    call, result, events = when(call, observe("busy", 4))
+
+    assert [type(e) for e in events] == [Call.ObservationIgnored]
+    assert result.reason == "after_final"
+    assert call.status is CallStatus.COMPLETED
+
+
+def test_late_answer_after_the_end_is_kept_as_a_fact_without_reopening() -> None:
+    end = T0 + timedelta(seconds=40)
+    call = given(observe("completed", 3, at=end, duration_seconds=30))
+
+    call, result, events = when(call, observe("in-progress", 2, at=T0 + timedelta(seconds=10)))
+
+    assert [type(e) for e in events] == [Call.ObservationIgnored, Call.Answered]
+    assert result.reason == "stale"
+    assert call.status is CallStatus.COMPLETED
+    assert call.answered_at == T0 + timedelta(seconds=10)
 
 
 def test_a_different_final_status_after_final_is_ignored_as_after_final() -> None:
@@ -283,7 +319,9 @@ def test_finalized_at_falls_back_to_the_recording_time_without_provider_time() -
 
     call, _, events = when(call, observe("completed", 2))
 
-    assert call.finalized_at == events[0].timestamp
+    assert [type(e) for e in events] == [Call.StatusObserved, Call.Ended]
+    assert call.finalized_at == events[1].ended_at
+    assert abs(events[1].ended_at - events[0].timestamp) < timedelta(seconds=1)
 
 
 def test_ignored_observations_do_not_move_finalized_at() -> None:
@@ -317,6 +355,33 @@ def history() -> tuple[Call, list[Any]]:
         call, _, new = when(call, command)
         events += new
     assert call is not None
+    facts: list[Any] = [
+        RecordRecordingStatus(
+            operation_id="rec",
+            project_id=PROJECT,
+            call_sid=SID,
+            recording_sid="RE" + "1" * 32,
+            status="completed",
+            url="https://media.example/RE1",
+            duration_seconds=50,
+            channels=2,
+        ),
+        EnrichCall(
+            operation_id="price",
+            project_id=PROJECT,
+            call_sid=SID,
+            price="-0.0130",
+            price_unit="USD",
+            source=Source.RECONCILE,
+        ),
+        FreezeCall(
+            operation_id="freeze", project_id=PROJECT, call_sid=SID, now=T0 + timedelta(days=1)
+        ),
+    ]
+    for fact in facts:
+        handled, _ = handle_call_command(call, fact)
+        assert handled is call
+        events += call.collect_events()
     return call, events
 
 
@@ -338,6 +403,11 @@ def test_every_event_round_trips_through_the_stored_event_mapper() -> None:
     assert {type(e) for e in events} == {
         Call.Created,
         Call.StatusObserved,
+        Call.Answered,
+        Call.Ended,
+        Call.Enriched,
+        Call.RecordingUpdated,
+        Call.Frozen,
         Call.ObservationIgnored,
     }
 

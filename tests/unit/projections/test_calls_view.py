@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from domain.call import Call, record_call_status
-from domain.commands import RecordCallStatus
+from domain.call_commands import RecordCallStatus
 from projections.calls_view import CallRow, CallsViewProjection, FeedRow
 from projections.positioned import PositionedEvent
 
@@ -109,9 +109,10 @@ def test_lifecycle_folds_into_an_answered_and_ended_row() -> None:
     assert row.sip_response_code == 200
     assert row.last_sequence_number == 3
     assert row.last_event_time == ENDED
-    assert row.version == call.version == 5
-    assert row.last_position == 104
-    assert [f.event_type for f in feed] == ["call.created"] + ["call.updated"] * 4
+    assert row.version == call.version == 7
+    assert row.last_position == 106
+    # created, initiated, ringing, in-progress + answered, completed + ended
+    assert [f.event_type for f in feed] == ["call.created"] + ["call.updated"] * 6
 
 
 def test_row_agrees_with_the_aggregate_it_was_projected_from() -> None:
@@ -141,7 +142,9 @@ def test_feed_row_carries_the_event_and_the_call_after_it() -> None:
 
     _, feed = project(events, first_position=100)
 
-    answered = feed[3]
+    answered = feed[3]  # the in-progress observation; feed[4] is the Answered fact
+    assert feed[4].payload["answered_at"] == ANSWERED
+    assert feed[4].snapshot.answered_at == ANSWERED
     assert answered.position == 103
     assert answered.project_id == PROJECT
     assert answered.call_sid == SID
@@ -156,7 +159,7 @@ def test_feed_row_carries_the_event_and_the_call_after_it() -> None:
     assert answered.payload["sequence_number"] == 2
     assert not {"originator_id", "originator_version", "timestamp"} & answered.payload.keys()
     assert answered.snapshot.status == "in-progress"
-    assert answered.snapshot.answered_at == ANSWERED
+    assert answered.snapshot.answered_at is None
     assert answered.snapshot.last_position == 103
 
 
@@ -170,9 +173,13 @@ def test_feed_snapshots_are_not_changed_by_later_events() -> None:
         "initiated",
         "ringing",
         "in-progress",
+        "in-progress",
+        "completed",
         "completed",
     ]
-    assert [f.snapshot.version for f in feed] == [1, 2, 3, 4, 5]
+    assert [f.snapshot.answered_at is not None for f in feed] == [False] * 4 + [True] * 3
+    assert [f.snapshot.ended_at is not None for f in feed] == [False] * 6 + [True]
+    assert [f.snapshot.version for f in feed] == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_ignored_observation_is_in_the_feed_but_does_not_change_the_call() -> None:

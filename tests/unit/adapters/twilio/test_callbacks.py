@@ -15,7 +15,8 @@ from adapters.twilio.callbacks import (
     voice_dedupe_key,
     voice_status_command,
 )
-from domain.commands import RecordCallStatus, Source
+from domain.call_commands import RecordCallStatus
+from domain.commands import Source
 
 FORM = "application/x-www-form-urlencoded"
 ACCOUNT = "AC" + "a" * 32
