@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ops.bench import webhooks
+from ops.bench import event_store, webhooks
 from ops.bench.context import BenchContext
 from ops.bench.report import Table
 
@@ -12,4 +12,5 @@ Benchmark = Callable[[BenchContext], Table]
 
 BENCHMARKS: dict[str, Benchmark] = {
     "webhooks": webhooks.run,
+    "event_store": event_store.run,
 }

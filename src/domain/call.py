@@ -8,8 +8,9 @@ recorded as ignored, with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -45,6 +46,7 @@ ENRICHABLE = (
 )
 
 
+@lru_cache(maxsize=65_536)
 def call_id(project_id: str, call_sid: str) -> UUID:
     """Deterministic aggregate id: the same provider call always maps to the same stream."""
     return uuid5(_CALL_NAMESPACE, f"{project_id}/{call_sid}")
@@ -397,6 +399,21 @@ def handle_call_command(call: Call | None, cmd: CallCommand) -> tuple[Call | Non
     if isinstance(cmd, RecordCallStatus):
         return target, target.record_status(cmd, fresh=fresh)
     return target, _HANDLERS[type(cmd)](target, cmd)
+
+
+def replay(
+    events: Iterable[Any], *, as_of: datetime | None = None, version: int | None = None
+) -> Call | None:
+    """The call as it stood after `version`, or as recorded by time `as_of` (inclusive);
+    None when it did not exist yet. Events must be in version order."""
+    call: Call | None = None
+    for e in events:
+        if (version is not None and e.originator_version > version) or (
+            as_of is not None and e.timestamp > as_of
+        ):
+            break
+        call = e.mutate(call)
+    return call
 
 
 def record_call_status(call: Call | None, cmd: RecordCallStatus) -> tuple[Call, CommandResult]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 
 from adapters.postgres.database import eventsourcing_env
-from domain.call import Call, call_id
+from domain.call import Call, call_id, replay
 from projections.positioned import PositionedEvent
 
 
@@ -33,6 +34,10 @@ class PostgresEventStore:
         self.mapper = self.app.mapper
         self.table = self.recorder.events_table_name
         self.channel = self.recorder.channel_name
+        self._insert = (
+            f"INSERT INTO {self.table} (originator_id, originator_version, topic, state)"
+            " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
+        )
 
     def close(self) -> None:
         self.app.close()
@@ -62,11 +67,25 @@ class PostgresEventStore:
         return aggregates
 
     def append(self, curs: Cursor[Any], events: Sequence[Any]) -> None:
-        """Lock, notify and insert through the library's own statement (commit order = id
-        order); a concurrent writer of the same aggregate version raises IntegrityError."""
-        if events:
-            stored = [self.mapper.to_stored_event(e) for e in events]
-            self.recorder._insert_stored_events(curs, stored)
+        """Append in the caller's transaction, under the library's own table lock and NOTIFY
+        (so commit order stays position order). Parameters go as binary arrays (%b): the
+        library's composite-array text encoding costs more than the decisions do.
+        A concurrent writer of the same aggregate version raises IntegrityError."""
+        if not events:
+            return
+        stored = [self.mapper.to_stored_event(e) for e in events]
+        self.recorder._lock_table(curs)
+        self.recorder._notify_channel(curs)
+        curs.execute(
+            self._insert,
+            (
+                [s.originator_id for s in stored],
+                [s.originator_version for s in stored],
+                [s.topic for s in stored],
+                [s.state for s in stored],
+            ),
+            binary=True,
+        )
 
     def read(self, after: int, upto: int | None, limit: int) -> list[PositionedEvent]:
         notifications = self.recorder.select_notifications(
@@ -82,9 +101,21 @@ class PostgresEventStore:
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def get_call(self, project_id: str, call_sid: str, version: int | None = None) -> Call:
-        call: Call = self.app.repository.get(call_id(project_id, call_sid), version=version)
-        return call
+    def call_events(self, project_id: str, call_sid: str) -> list[Any]:
+        """A call's whole stream, oldest first (empty for an unknown call)."""
+        stored = self.recorder.select_events(call_id(project_id, call_sid))
+        return [self.mapper.to_domain_event(s) for s in stored]
+
+    def call_as_of(
+        self,
+        project_id: str,
+        call_sid: str,
+        *,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Call | None:
+        """Point in time: the call after a version, or as the log knew it at a time."""
+        return replay(self.call_events(project_id, call_sid), as_of=at, version=version)
 
 
 class StoreEventSource:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from adapters.postgres.event_store import PostgresEventStore
 from domain.call import Call, call_id, record_call_status
 from domain.call_commands import RecordCallStatus
@@ -24,6 +26,21 @@ _CLAIM = (
     " WHERE processing_status = 'pending' AND next_attempt_at <= now()"
     " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
 )
+
+
+# One statement per batch each (rows as one JSON parameter), not one per row.
+_RECORD_OPERATIONS = (
+    "INSERT INTO operations (project_id, operation_id, aggregate_id, outcome, reason)"
+    " SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(project_id uuid, operation_id text,"
+    " aggregate_id uuid, outcome text, reason text)"
+)
+_MARK_PROCESSED = (
+    "UPDATE webhook_inbox AS i SET processing_status = 'processed', outcome = r.outcome,"
+    " outcome_reason = r.reason, attempts = i.attempts + 1, processed_at = now(), error = NULL"
+    " FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, outcome text, reason text)"
+    " WHERE i.id = r.id"
+)
+_json = msgspec.json.Encoder()
 
 
 @dataclass
@@ -127,20 +144,38 @@ class PostgresInboxWorker:
     ) -> None:
         new = [(row, res) for row, res, is_new in results if is_new]
         if new:
-            cur.executemany(
-                "INSERT INTO operations (project_id, operation_id, aggregate_id, outcome, reason)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                [
-                    (row["project_id"], r.operation_id, r.aggregate_id, r.outcome.value, r.reason)
-                    for row, r in new
-                ],
+            cur.execute(
+                _RECORD_OPERATIONS,
+                (
+                    _json.encode(
+                        [
+                            {
+                                "project_id": row["project_id"],
+                                "operation_id": r.operation_id,
+                                "aggregate_id": r.aggregate_id,
+                                "outcome": r.outcome.value,
+                                "reason": r.reason,
+                            }
+                            for row, r in new
+                        ]
+                    ).decode(),
+                ),
             )
         if results:
-            cur.executemany(
-                "UPDATE webhook_inbox SET processing_status = 'processed', outcome = %s,"
-                " outcome_reason = %s, attempts = attempts + 1, processed_at = now(),"
-                " error = NULL WHERE id = %s",
-                [(_outcome(res, is_new), res.reason, row["id"]) for row, res, is_new in results],
+            cur.execute(
+                _MARK_PROCESSED,
+                (
+                    _json.encode(
+                        [
+                            {
+                                "id": row["id"],
+                                "outcome": _outcome(res, is_new),
+                                "reason": res.reason,
+                            }
+                            for row, res, is_new in results
+                        ]
+                    ).decode(),
+                ),
             )
         for _, res, is_new in results:
             report.count(_outcome(res, is_new))
