@@ -7,8 +7,9 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.call import Call
+from domain.message import Message
 
-AGGREGATES: dict[str, type[Aggregate]] = {"call": Call}
+AGGREGATES: dict[str, type[Aggregate]] = {"call": Call, "message": Message}
 
 
 def event_classes() -> dict[str, type[Any]]:
