@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypedDict
+from typing import Annotated, TypedDict
+
+from msgspec import Meta
 
 from domain.campaign_errors import CampaignConflict, InvalidCampaignCommand, RuleCode
 from domain.campaign_rules import (
@@ -26,8 +28,8 @@ _E164 = re.compile(r"\+[1-9]\d{6,14}")
 class ContactData(TypedDict):
     """A contact as plain data. phone_number is PII: never log it."""
 
-    contact_id: str
-    phone_number: str
+    contact_id: Annotated[str, Meta(description="Client's id for the contact (a lead id).")]
+    phone_number: Annotated[str, Meta(description="E.164 number to dial (PII).")]
 
 
 @dataclass
@@ -78,6 +80,8 @@ class ContactBook:
         )
 
     def earliest_retry(self, contact_id: str) -> datetime | None:
+        """When the contact may be dialled again; None means no wait (first attempt, or the
+        last one was canceled before it had a result)."""
         last = self.last_attempt(contact_id)
         if last is None or last.result is None or last.finished_at is None:
             return None

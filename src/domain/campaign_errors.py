@@ -10,6 +10,7 @@ class RuleCode(StrEnum):
     """Stable, machine-readable rejection codes; the API maps them to its error body."""
 
     # The command itself is malformed or contradicts the campaign's configuration (422).
+    INVALID_CAMPAIGN = "invalid_campaign"
     INVALID_LIMITS = "invalid_limits"
     INVALID_CONTACTS = "invalid_contacts"
     NAIVE_DATETIME = "naive_datetime"

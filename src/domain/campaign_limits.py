@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypedDict
+from typing import Annotated, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+from msgspec import Meta
 
 from domain.campaign_errors import InvalidCampaignCommand, RuleCode
 
@@ -18,12 +19,12 @@ MAX_RETRY_INTERVAL_SECONDS = 30 * 24 * 3600
 class LimitsData(TypedDict):
     """Limits as plain JSON data, the form they take inside stored events."""
 
-    max_attempts_per_contact: int
-    retry_interval_seconds: int
-    window_start: str
-    window_end: str
-    timezone: str
-    max_concurrent_calls: int
+    max_attempts_per_contact: Annotated[int, Meta(description="Attempts allowed per contact.")]
+    retry_interval_seconds: Annotated[int, Meta(description="Wait after an unanswered attempt.")]
+    window_start: Annotated[str, Meta(description="Local wall-clock opening, HH:MM:SS.")]
+    window_end: Annotated[str, Meta(description="Local wall-clock closing, HH:MM:SS.")]
+    timezone: Annotated[str, Meta(description="IANA time zone of the window.")]
+    max_concurrent_calls: Annotated[int, Meta(description="Calls in flight at most.")]
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,9 +7,10 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.call import Call
+from domain.campaign import Campaign
 from domain.message import Message
 
-AGGREGATES: dict[str, type[Aggregate]] = {"call": Call, "message": Message}
+AGGREGATES: dict[str, type[Aggregate]] = {"call": Call, "campaign": Campaign, "message": Message}
 
 
 def event_classes() -> dict[str, type[Any]]:

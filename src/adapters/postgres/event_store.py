@@ -101,6 +101,11 @@ class PostgresEventStore:
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    def aggregate(self, aggregate_id: UUID) -> Any | None:
+        """The current state of any aggregate, or None if it has no events."""
+        with self.connection() as conn:
+            return self.load(conn.cursor(), [aggregate_id]).get(aggregate_id)
+
     def call_events(self, project_id: str, call_sid: str) -> list[Any]:
         """A call's whole stream, oldest first (empty for an unknown call)."""
         stored = self.recorder.select_events(call_id(project_id, call_sid))

@@ -12,7 +12,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from adapters.postgres.calls_view import FEED_CHANNEL, PostgresCallsView
+from adapters.postgres.command_runner import PostgresCommandRunner
 from adapters.postgres.database import open_async_pool
+from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.listen import listen
 from adapters.postgres.projects import ProjectDirectory
@@ -20,7 +22,7 @@ from entrypoints.api.deps import Services
 from entrypoints.api.errors import install_error_handlers
 from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.realtime import RealtimeHub
-from entrypoints.api.routers import calls, pages, realtime, webhooks
+from entrypoints.api.routers import calls, campaigns, pages, realtime, webhooks
 from entrypoints.api.tokens import RealtimeTokens
 from entrypoints.bootstrap import secret_key
 from entrypoints.settings import Settings
@@ -41,6 +43,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings.database_url, "the API needs DATABASE_URL (switchboard up sets it)"
         pool = await open_async_pool(settings.database_url)
+        store = await asyncio.to_thread(PostgresEventStore, settings.database_url, 2)
         view = PostgresCallsView(pool)
         hub = RealtimeHub(view)
         app.state.services = Services(
@@ -50,6 +53,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             calls=view,
             hub=hub,
             tokens=RealtimeTokens(secret_key(settings), settings.realtime_token_ttl_seconds),
+            store=store,
+            commands=PostgresCommandRunner(store),
         )
         stop = asyncio.Event()
         tasks: list[asyncio.Task[Any]] = [
@@ -71,6 +76,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await pool.close()
+            store.close()
 
     app = FastAPI(
         title="Switchboard",
@@ -79,7 +85,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (webhooks, calls, realtime, pages):
+    for module in (webhooks, calls, campaigns, realtime, pages):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)
     return app

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from adapters.postgres.calls_view import PostgresCallsView
+from adapters.postgres.command_runner import PostgresCommandRunner
+from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.projects import Principal, ProjectDirectory
 from entrypoints.api.errors import ApiError
@@ -24,6 +26,8 @@ class Services:
     calls: PostgresCallsView
     hub: RealtimeHub
     tokens: RealtimeTokens
+    store: PostgresEventStore
+    commands: PostgresCommandRunner
 
 
 async def get_services(request: Request) -> Services:
