@@ -96,6 +96,11 @@ class CallsViewProjection:
     name = "calls_view"
 
     @staticmethod
+    def handles(event: Any) -> bool:
+        """The log holds every aggregate's events; this view reads only calls'."""
+        return isinstance(event, Call.Event)
+
+    @staticmethod
     def apply(row: CallRow | None, item: PositionedEvent) -> tuple[CallRow, FeedRow]:
         event = item.event
         when: datetime = getattr(event, "provider_event_time", None) or event.timestamp

@@ -73,6 +73,14 @@ def test_signed_callbacks_reach_the_api_clickhouse_and_the_sse_stream_once(
                     asyncio.create_task(collect(services.hub.stream(proj.id, 0), ours)),
                     asyncio.create_task(collect(services.hub.stream(other.id, 0), theirs)),
                 ]
+                # Other aggregates share the log: a campaign's events come first here, and
+                # the call projections must step over them, not stall on them.
+                campaign = await client.post(
+                    "/api/campaigns",
+                    headers=auth,
+                    json={"key": "k", "name": "Spring", "limits": {"timezone": "UTC"}},
+                )
+                assert campaign.status_code == 201
                 for seq, status in enumerate(LIFECYCLE):
                     params = voice_callback(proj.twilio_account_sid, CALL, status, seq)
                     response = await apost_callback(

@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 
 from adapters.clickhouse.client import ClickHouse
-from projections.calls_view import EVENT_TYPES, event_payload
+from projections.calls_view import EVENT_TYPES, CallsViewProjection, event_payload
 from projections.positioned import PositionedEvent
 
 COLUMNS = [
@@ -67,7 +67,11 @@ class ClickHouseCallEvents:
     async def apply(self, items: Sequence[PositionedEvent]) -> int:
         if not items:
             return await self.position()
-        rows = [fact_row(i) for i in items]
-        token = f"call_events:{items[0].position}-{items[-1].position}"
-        await asyncio.to_thread(self.ch.insert, "call_events", rows, COLUMNS, token)
+        calls = [i for i in items if CallsViewProjection.handles(i.event)]
+        if calls:
+            token = f"call_events:{calls[0].position}-{calls[-1].position}"
+            rows = [fact_row(i) for i in calls]
+            await asyncio.to_thread(self.ch.insert, "call_events", rows, COLUMNS, token)
+        # Other aggregates' events after the last call event are read again after a restart
+        # (the checkpoint is max(position) of the table): harmless, and rare.
         return items[-1].position

@@ -73,27 +73,30 @@ class PostgresCallsView:
             )
             row = await cur.fetchone()
             position = int(row["position"])
-            items = [i for i in items if i.position > position]
-            if not items:
+            fresh = [i for i in items if i.position > position]
+            if not fresh:
                 return position
-            calls = await self._load(conn, items)
+            items = [i for i in fresh if CallsViewProjection.handles(i.event)]
+            calls = await self._load(conn, items) if items else {}
             feed: list[FeedRow] = []
             for item in items:
                 key = (item.event.project_id, item.event.call_sid)
                 calls[key], feed_row = CallsViewProjection.apply(calls.get(key), item)
                 feed.append(feed_row)
-            async with conn.cursor() as c:
-                await c.executemany(
-                    _UPSERT,
-                    [[getattr(r, f) for f in _CALL_COLUMNS] for r in calls.values()],
-                )
-                await c.executemany(_INSERT_FEED, [_feed_params(f) for f in feed])
-            position = items[-1].position
+            if feed:
+                async with conn.cursor() as c:
+                    await c.executemany(
+                        _UPSERT,
+                        [[getattr(r, f) for f in _CALL_COLUMNS] for r in calls.values()],
+                    )
+                    await c.executemany(_INSERT_FEED, [_feed_params(f) for f in feed])
+            position = fresh[-1].position  # past other aggregates' events too
             await conn.execute(
                 "UPDATE stream_positions SET position = %s, updated_at = now() WHERE name = %s",
                 (position, self.name),
             )
-            await conn.execute(f"NOTIFY {FEED_CHANNEL}")
+            if feed:
+                await conn.execute(f"NOTIFY {FEED_CHANNEL}")
         return position
 
     async def _load(

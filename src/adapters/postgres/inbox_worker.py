@@ -75,7 +75,14 @@ class PostgresInboxWorker:
         report = BatchReport()
         with self.store.connection() as conn, conn.transaction():
             cur = conn.cursor()
+            # A queue's statistics are always stale (rows flip to processed by the thousand),
+            # and a backlog then gets a bitmap scan + on-disk sort of every pending row per
+            # batch. The ordered index scan stops after `limit` rows: make it the only plan.
+            cur.execute("SET LOCAL enable_sort = off")
+            cur.execute("SET LOCAL enable_bitmapscan = off")
             rows = cur.execute(_CLAIM, (limit,)).fetchall()
+            cur.execute("RESET enable_sort")
+            cur.execute("RESET enable_bitmapscan")
             report.claimed = len(rows)
             if not rows:
                 return report
@@ -111,9 +118,11 @@ class PostgresInboxWorker:
                 operation_id=r["operation_id"], outcome=Outcome(r["outcome"]), reason=r["reason"]
             )
             for r in cur.execute(
+                # By the whole primary key: operation ids are unique per project only.
                 "SELECT project_id::text AS project_id, operation_id, outcome, reason"
-                " FROM operations WHERE operation_id = ANY(%s)",
-                ([c.operation_id for _, c in commands],),
+                " FROM operations WHERE (project_id, operation_id) IN"
+                " (SELECT * FROM unnest(%s::uuid[], %s::text[]))",
+                ([c.project_id for _, c in commands], [c.operation_id for _, c in commands]),
             )
         }
         todo = [(r, c) for r, c in commands if (c.project_id, c.operation_id) not in prior]
