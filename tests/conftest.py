@@ -15,6 +15,7 @@ from adapters.clickhouse.client import ClickHouse
 from adapters.embedded.nats import EmbeddedNats
 from adapters.embedded.postgres import EmbeddedPostgres
 from adapters.postgres.migrations import apply_migrations
+from adapters.postgres.partitions import maintain_partitions
 from adapters.postgres.projects import Project, create_project
 from entrypoints.settings import Settings
 
@@ -34,6 +35,7 @@ def database_url(pg_server: str) -> Iterator[str]:
         conn.execute(f"CREATE DATABASE {name}")
     url = make_conninfo(**{**conninfo_to_dict(pg_server), "dbname": name})
     apply_migrations(url)
+    maintain_partitions(url)
     yield url
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -11,6 +11,7 @@ from pathlib import Path
 from adapters.embedded.nats import EmbeddedNats
 from adapters.embedded.postgres import EmbeddedPostgres
 from adapters.postgres.migrations import apply_migrations
+from adapters.postgres.partitions import maintain_partitions
 from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def start_database(settings: Settings) -> Engines:
     if url is None:
         postgres = EmbeddedPostgres(settings.data_dir)
         url = postgres.start()
-    apply_migrations(url)
+    prepare_database(url, settings)
     return Engines(
         url,
         settings.nats_url,
@@ -62,6 +63,12 @@ def start_database(settings: Settings) -> Engines:
         # A CLI command stops only a server it started; `up` takes ownership (below).
         owns_postgres=postgres is not None and not postgres.was_running,
     )
+
+
+def prepare_database(database_url: str, settings: Settings) -> None:
+    """Migrations, then this month's and the next months' partitions (and retention)."""
+    apply_migrations(database_url)
+    maintain_partitions(database_url, retention_months=settings.retention_months)
 
 
 def start_engines(settings: Settings) -> Engines:

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="SB_LOG_LEVEL")
     webhook_max_body_bytes: int = Field(64 * 1024, validation_alias="SB_WEBHOOK_MAX_BODY_BYTES")
     realtime_token_ttl_seconds: int = Field(600, validation_alias="SB_REALTIME_TOKEN_TTL")
+    retention_months: int = Field(
+        0,
+        ge=0,
+        validation_alias="SB_RETENTION_MONTHS",
+        description="Drop read-model partitions older than this (0 keeps all). The event "
+        "store itself is never trimmed: a rebuild can always restore what was dropped.",
+    )
 
     @property
     def clickhouse_is_embedded(self) -> bool:

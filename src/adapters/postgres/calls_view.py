@@ -37,7 +37,7 @@ _FEED_COLUMNS = [
 _INSERT_FEED = (
     f"INSERT INTO call_events ({', '.join(_FEED_COLUMNS)})"
     f" VALUES ({', '.join(['%s'] * (len(_FEED_COLUMNS) - 2))}, %s::jsonb, %s::jsonb)"
-    " ON CONFLICT (position) DO NOTHING"
+    " ON CONFLICT (position, recorded_at) DO NOTHING"
 )
 _json = msgspec.json.Encoder()
 
@@ -64,39 +64,43 @@ class PostgresCallsView:
 
     async def apply(self, items: Sequence[PositionedEvent]) -> int:
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO stream_positions (name) VALUES (%s) ON CONFLICT DO NOTHING",
-                (self.name,),
-            )
-            cur = await conn.execute(
-                "SELECT position FROM stream_positions WHERE name = %s FOR UPDATE", (self.name,)
-            )
-            row = await cur.fetchone()
-            position = int(row["position"])
-            fresh = [i for i in items if i.position > position]
-            if not fresh:
-                return position
-            items = [i for i in fresh if CallsViewProjection.handles(i.event)]
-            calls = await self._load(conn, items) if items else {}
-            feed: list[FeedRow] = []
-            for item in items:
-                key = (item.event.project_id, item.event.call_sid)
-                calls[key], feed_row = CallsViewProjection.apply(calls.get(key), item)
-                feed.append(feed_row)
-            if feed:
-                async with conn.cursor() as c:
-                    await c.executemany(
-                        _UPSERT,
-                        [[getattr(r, f) for f in _CALL_COLUMNS] for r in calls.values()],
-                    )
-                    await c.executemany(_INSERT_FEED, [_feed_params(f) for f in feed])
-            position = fresh[-1].position  # past other aggregates' events too
-            await conn.execute(
-                "UPDATE stream_positions SET position = %s, updated_at = now() WHERE name = %s",
-                (position, self.name),
-            )
-            if feed:
-                await conn.execute(f"NOTIFY {FEED_CHANNEL}")
+            return await self.apply_in(conn, items)
+
+    async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
+        """Apply within the caller's transaction (a rebuild's swap needs that)."""
+        await conn.execute(
+            "INSERT INTO stream_positions (name) VALUES (%s) ON CONFLICT DO NOTHING",
+            (self.name,),
+        )
+        cur = await conn.execute(
+            "SELECT position FROM stream_positions WHERE name = %s FOR UPDATE", (self.name,)
+        )
+        row = await cur.fetchone()
+        position = int(row["position"])
+        fresh = [i for i in items if i.position > position]
+        if not fresh:
+            return position
+        items = [i for i in fresh if CallsViewProjection.handles(i.event)]
+        calls = await self._load(conn, items) if items else {}
+        feed: list[FeedRow] = []
+        for item in items:
+            key = (item.event.project_id, item.event.call_sid)
+            calls[key], feed_row = CallsViewProjection.apply(calls.get(key), item)
+            feed.append(feed_row)
+        if feed:
+            async with conn.cursor() as c:
+                await c.executemany(
+                    _UPSERT,
+                    [[getattr(r, f) for f in _CALL_COLUMNS] for r in calls.values()],
+                )
+                await c.executemany(_INSERT_FEED, [_feed_params(f) for f in feed])
+        position = fresh[-1].position  # past other aggregates' events too
+        await conn.execute(
+            "UPDATE stream_positions SET position = %s, updated_at = now() WHERE name = %s",
+            (position, self.name),
+        )
+        if feed:
+            await conn.execute(f"NOTIFY {FEED_CHANNEL}")
         return position
 
     async def _load(

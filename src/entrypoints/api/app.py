@@ -22,7 +22,7 @@ from entrypoints.api.deps import Services
 from entrypoints.api.errors import install_error_handlers
 from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.realtime import RealtimeHub
-from entrypoints.api.routers import calls, campaigns, pages, realtime, webhooks
+from entrypoints.api.routers import calls, campaigns, health, pages, realtime, webhooks
 from entrypoints.api.tokens import RealtimeTokens
 from entrypoints.bootstrap import secret_key
 from entrypoints.settings import Settings
@@ -85,7 +85,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (webhooks, calls, campaigns, realtime, pages):
+    for module in (webhooks, calls, campaigns, realtime, health, pages):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)
     return app

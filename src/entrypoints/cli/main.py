@@ -90,7 +90,7 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.postgres.migrations import apply_migrations
+    from entrypoints.bootstrap import prepare_database
 
     configure_logging(settings.log_level, component=args.component)
     if not settings.database_url:
@@ -99,7 +99,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    apply_migrations(settings.database_url)
+    prepare_database(settings.database_url, settings)
     if args.component == "api":
         import uvicorn
 
@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, help="random seed for a repeatable run")
     s.add_argument("--truth", action="store_true", help="print each call's final status")
     s.set_defaults(func=_cmd_simulate)
+
+    from entrypoints.cli.projections import add_parser as add_projections
+
+    add_projections(sub)
 
     v = sub.add_parser("serve", help="run one component (what `up` supervises)")
     v.add_argument("component", choices=["api", "worker"])

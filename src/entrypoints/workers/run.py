@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 
@@ -13,6 +14,7 @@ from adapters.postgres.database import open_async_pool
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.leadership import run_as_leader
 from adapters.postgres.listen import listen
+from adapters.postgres.partitions import maintain_partitions
 from entrypoints.settings import Settings
 from entrypoints.workers.inbox import run_inbox_worker
 from entrypoints.workers.projections import clickhouse_projection, run_projection
@@ -50,6 +52,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             )
         ),
     ]
+    tasks.append(asyncio.create_task(_maintain_partitions_daily(settings, stop)))
     if not settings.clickhouse_is_embedded:
         tasks.append(asyncio.create_task(clickhouse_projection(settings, stop)))
     log.info("worker started")
@@ -64,3 +67,21 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await jetstream.close()
         await pool.close()
         store.close()
+
+
+async def _maintain_partitions_daily(settings: Settings, stop: asyncio.Event) -> None:
+    """New months must exist before their first event; old ones go when retention says."""
+    assert settings.database_url
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=6 * 3600)
+        if stop.is_set():
+            return
+        try:
+            await asyncio.to_thread(
+                maintain_partitions,
+                settings.database_url,
+                retention_months=settings.retention_months,
+            )
+        except Exception:
+            log.exception("partition maintenance failed; retrying in 6 h")
