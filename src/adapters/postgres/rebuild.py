@@ -39,7 +39,7 @@ MakeSink = Callable[[Any, str], Sink]
 async def _fetch(conn: AsyncConnection[Any], query: str, *args: Any) -> list[Any]:
     """Tuples whatever the connection's row factory."""
     cur = conn.cursor(row_factory=tuple_row)
-    await cur.execute(query, args)  # type: ignore[arg-type]
+    await cur.execute(query, args)
     return list(await cur.fetchall())
 
 

@@ -9,7 +9,10 @@ import sys
 from typing import Any
 
 from adapters.postgres.calls_view import PostgresCallsView
+from adapters.postgres.campaigns_view import PostgresCampaignsView
+from adapters.postgres.conversations_view import PostgresConversationsView
 from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.rebuild import MakeSink, rebuild
 from adapters.postgres.sync_health import sync_health
 from entrypoints.bootstrap import start_database
@@ -19,6 +22,18 @@ from entrypoints.settings import Settings
 # Read models that can be rebuilt from the event store: name -> (tables, sink factory).
 READ_MODELS: dict[str, tuple[list[str], MakeSink]] = {
     "calls_view": (["calls", "call_events"], lambda pool, name: PostgresCallsView(pool, name)),
+    "messages_view": (
+        ["messages", "message_deliveries", "message_errors"],
+        lambda pool, name: PostgresMessagesView(pool, name),
+    ),
+    "campaigns_view": (
+        ["campaigns", "campaign_contacts", "campaign_results"],
+        lambda pool, name: PostgresCampaignsView(pool, name),
+    ),
+    "conversations_view": (
+        ["contacts", "conversations", "conversation_items"],
+        lambda pool, name: PostgresConversationsView(pool, name),
+    ),
 }
 
 

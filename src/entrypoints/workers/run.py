@@ -10,14 +10,18 @@ import threading
 from adapters.nats.jetstream import JetStream
 from adapters.nats.relay import NatsEventRelay
 from adapters.postgres.calls_view import PostgresCallsView
+from adapters.postgres.campaigns_view import PostgresCampaignsView
+from adapters.postgres.conversations_view import PostgresConversationsView
 from adapters.postgres.database import open_async_pool
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.leadership import run_as_leader
 from adapters.postgres.listen import listen
+from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.partitions import maintain_partitions
 from entrypoints.settings import Settings
 from entrypoints.workers.inbox import run_inbox_worker
 from entrypoints.workers.projections import clickhouse_projection, run_projection
+from projections.ports import ProjectionSink
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +29,8 @@ log = logging.getLogger(__name__)
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     assert settings.database_url, "worker needs DATABASE_URL"
     assert settings.nats_url, "worker needs NATS_URL"
-    store = PostgresEventStore(settings.database_url, pool_size=3)
-    pool = await open_async_pool(settings.database_url, min_size=2, max_size=6)
+    store = PostgresEventStore(settings.database_url, pool_size=4)
+    pool = await open_async_pool(settings.database_url, min_size=2, max_size=10)
     jetstream = JetStream(settings.nats_url, name="relay")
     inbox_stop = threading.Event()
     inbox = threading.Thread(
@@ -38,17 +42,29 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     inbox.start()
     wake = asyncio.Event()
     relay = NatsEventRelay(store, pool, jetstream)
-    calls_view = PostgresCallsView(pool)
     url, nats_url = settings.database_url, settings.nats_url
+
+    def follow(sink: ProjectionSink) -> asyncio.Task[None]:
+        """One leader per projection across workers; its own durable consumer."""
+        return asyncio.create_task(
+            run_as_leader(
+                url,
+                f"projection:{sink.name}",
+                lambda s: run_projection(sink, store, nats_url, s),
+                stop,
+            )
+        )
+
     tasks = [
         asyncio.create_task(listen(url, store.channel, wake, stop)),
         asyncio.create_task(run_as_leader(url, "relay:nats", lambda s: relay.run(s, wake), stop)),
-        asyncio.create_task(
-            run_as_leader(
-                url,
-                f"projection:{calls_view.name}",
-                lambda s: run_projection(calls_view, store, nats_url, s),
-                stop,
+        *(
+            follow(sink)
+            for sink in (
+                PostgresCallsView(pool),
+                PostgresMessagesView(pool),
+                PostgresCampaignsView(pool),
+                PostgresConversationsView(pool),
             )
         ),
     ]

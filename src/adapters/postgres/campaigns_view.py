@@ -1,0 +1,281 @@
+"""PostgresCampaignsView: campaigns, their contacts and attempts, written with their position."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
+from adapters.postgres.view_support import (
+    advance_position,
+    claim_position,
+    columns,
+    decode,
+    fresh_items,
+    is_uuid,
+    read_position,
+    upsert_sql,
+    write_rows,
+)
+from domain.campaign import Campaign
+from domain.campaign_rules import AttemptResult
+from projections.campaigns_view import (
+    COUNTERS,
+    FINAL_STATUSES,
+    AttemptRow,
+    CampaignRow,
+    CampaignsViewProjection,
+    CampaignView,
+    ContactRow,
+)
+from projections.positioned import PositionedEvent
+
+_CAMPAIGN = columns(CampaignRow)
+_CAMPAIGN_WRITTEN = columns(CampaignRow, skip=COUNTERS)
+_CONTACT = columns(ContactRow)
+_ATTEMPT = columns(AttemptRow)
+_UPSERT_CAMPAIGN = upsert_sql("campaigns", _CAMPAIGN_WRITTEN, ("project_id", "campaign_id"))
+_UPSERT_CONTACT = upsert_sql(
+    "campaign_contacts", _CONTACT, ("project_id", "campaign_id", "contact_id")
+)
+_UPSERT_ATTEMPT = upsert_sql(
+    "campaign_results", _ATTEMPT, ("project_id", "campaign_id", "attempt_id")
+)
+
+_FINAL = ", ".join(f"'{s}'" for s in FINAL_STATUSES)
+# The one definition of every counter: an aggregate over the contact or the attempt rows.
+_CONTACT_COUNTS = {
+    "contacts": "count(*)",
+    "succeeded": "count(*) FILTER (WHERE succeeded)",
+    "exhausted": "count(*) FILTER (WHERE exhausted)",
+}
+_ATTEMPT_COUNTS = {
+    "attempts": "count(*)",
+    "in_flight": f"count(*) FILTER (WHERE status NOT IN ({_FINAL}))",
+    **{
+        f"result_{r.value.replace('-', '_')}": f"count(*) FILTER (WHERE result = '{r.value}')"
+        for r in AttemptResult
+    },
+}
+assert sorted([*_CONTACT_COUNTS, *_ATTEMPT_COUNTS]) == sorted(COUNTERS)
+
+
+def _counts(counts: dict[str, str]) -> str:
+    return ", ".join(f"({expr})::int AS n_{name}" for name, expr in counts.items())
+
+
+# Recount the campaigns in {scope}; only rows that differ are written, RETURNING names them.
+_RECOUNT = f"""
+WITH fresh AS (
+    SELECT c.project_id, c.campaign_id, k.*, a.*
+    FROM campaigns c
+    CROSS JOIN LATERAL (SELECT {_counts(_CONTACT_COUNTS)} FROM campaign_contacts
+        WHERE project_id = c.project_id AND campaign_id = c.campaign_id) k
+    CROSS JOIN LATERAL (SELECT {_counts(_ATTEMPT_COUNTS)} FROM campaign_results
+        WHERE project_id = c.project_id AND campaign_id = c.campaign_id) a
+    WHERE {{scope}}
+)
+UPDATE campaigns c SET {", ".join(f"{n} = f.n_{n}" for n in COUNTERS)}
+FROM fresh f
+WHERE c.project_id = f.project_id AND c.campaign_id = f.campaign_id
+  AND ({", ".join(f"c.{n}" for n in COUNTERS)})
+      IS DISTINCT FROM ({", ".join(f"f.n_{n}" for n in COUNTERS)})
+RETURNING c.campaign_id
+"""
+_ATTEMPT_EVENTS = (
+    Campaign.AttemptStarted,
+    Campaign.AttemptStatusChanged,
+    Campaign.AttemptFinished,
+)
+
+Key = tuple[str, str]
+
+
+class CampaignStats(msgspec.Struct, kw_only=True):
+    """GET /campaigns/{id}/stats: the campaign with its counters and attempts per status."""
+
+    campaign: CampaignRow
+    attempts_by_status: dict[str, int]
+
+
+class PostgresCampaignsView:
+    """ProjectionSink for the campaign views, and their project-scoped reads.
+
+    Counters stay exact because they are never incremented: each batch recomputes them with
+    SQL aggregates over the contact and attempt rows, in the transaction that wrote those
+    rows (under the position lock), so a replay, a rebuild or a crash cannot make them drift.
+    `recount()` runs the same statement over every campaign and reports any drift it fixed.
+    Listings are newest first, keyset-paginated by (created_at | scheduled_at, id).
+    """
+
+    def __init__(self, pool: Any, name: str = CampaignsViewProjection.name) -> None:
+        self.pool = pool
+        self.name = name
+
+    async def position(self) -> int:
+        return await read_position(self.pool, self.name)
+
+    async def apply(self, items: Sequence[PositionedEvent]) -> int:
+        async with self.pool.connection() as conn, conn.transaction():
+            return await self.apply_in(conn, items)
+
+    async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
+        """Apply within the caller's transaction (a rebuild's swap needs that)."""
+        position = await claim_position(conn, self.name)
+        fresh = fresh_items(items, position)
+        if not fresh:
+            return position
+        ours = [i for i in fresh if CampaignsViewProjection.handles(i.event)]
+        if ours:
+            views = await self._load(conn, ours)
+            for item in ours:
+                key = CampaignsViewProjection.key(item.event)
+                views[key] = CampaignsViewProjection.apply(views.get(key), item)
+            await self._write(conn, list(views.values()))
+            keys = list(views)
+            await conn.execute(
+                _RECOUNT.format(
+                    scope="(c.project_id, c.campaign_id) IN"
+                    " (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))"
+                ),
+                ([k[0] for k in keys], [k[1] for k in keys]),
+            )
+        position = fresh[-1].position  # past other aggregates' events too
+        await advance_position(conn, self.name, position)
+        return position
+
+    async def _load(self, conn: Any, items: list[PositionedEvent]) -> dict[Key, CampaignView]:
+        keys = {CampaignsViewProjection.key(i.event) for i in items}
+        cur = await conn.execute(
+            f"SELECT {', '.join(_CAMPAIGN)} FROM campaigns WHERE (project_id, campaign_id) IN"
+            " (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
+        views = {
+            (r.project_id, r.campaign_id): CampaignView(campaign=r)
+            for r in (decode(CampaignRow, row) for row in await cur.fetchall())
+        }
+        named = [(*CampaignsViewProjection.key(i.event), i.event) for i in items]
+        attempts = {(p, c, e.attempt_id) for p, c, e in named if isinstance(e, _ATTEMPT_EVENTS)}
+        for a in await self._select(conn, AttemptRow, "campaign_results", "attempt_id", attempts):
+            views[(a.project_id, a.campaign_id)].attempts[a.attempt_id] = a
+        contacts = {
+            (p, c, e.contact_id) for p, c, e in named if isinstance(e, Campaign.AttemptScheduled)
+        }
+        contacts |= {
+            (p, c, a.contact_id) for (p, c), v in views.items() for a in v.attempts.values()
+        }
+        for k in await self._select(conn, ContactRow, "campaign_contacts", "contact_id", contacts):
+            views[(k.project_id, k.campaign_id)].contacts[k.contact_id] = k
+        return views
+
+    @staticmethod
+    async def _select(
+        conn: Any, struct: Any, table: str, key: str, keys: set[tuple[str, str, str]]
+    ) -> list[Any]:
+        if not keys:
+            return []
+        cur = await conn.execute(
+            f"SELECT {', '.join(columns(struct))} FROM {table}"
+            f" WHERE (project_id, campaign_id, {key}) IN"
+            " (SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[]))",
+            tuple(list(column) for column in zip(*keys, strict=True)),
+        )
+        return [decode(struct, r) for r in await cur.fetchall()]
+
+    async def _write(self, conn: Any, views: list[CampaignView]) -> None:
+        await write_rows(conn, _UPSERT_CAMPAIGN, [v.campaign for v in views], _CAMPAIGN_WRITTEN)
+        contacts = [c for v in views for c in v.contacts.values()]
+        await write_rows(conn, _UPSERT_CONTACT, contacts, _CONTACT)
+        attempts = [a for v in views for a in v.attempts.values()]
+        await write_rows(conn, _UPSERT_ATTEMPT, attempts, _ATTEMPT)
+
+    async def recount(self, project_id: str | None = None) -> int:
+        """Recompute every campaign's counters from its rows; return how many had drifted."""
+        scope, args = ("c.project_id = %s", (project_id,)) if project_id else ("true", ())
+        async with self.pool.connection() as conn, conn.transaction():
+            await claim_position(conn, self.name)
+            cur = await conn.execute(_RECOUNT.format(scope=scope), args)
+            return len(await cur.fetchall())
+
+    async def campaign_stats(self, project_id: str, campaign_id: str) -> CampaignStats | None:
+        """GET /campaigns/{id}/stats; None when the campaign is not in this project."""
+        if not is_uuid(campaign_id):
+            return None
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(_CAMPAIGN)} FROM campaigns"
+                " WHERE project_id = %s AND campaign_id = %s",
+                (project_id, campaign_id),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            cur = await conn.execute(
+                "SELECT status, count(*)::int AS n FROM campaign_results"
+                " WHERE campaign_id = %s AND project_id = %s GROUP BY status ORDER BY status",
+                (campaign_id, project_id),
+            )
+            by_status = {r["status"]: r["n"] for r in await cur.fetchall()}
+        return CampaignStats(campaign=decode(CampaignRow, row), attempts_by_status=by_status)
+
+    async def list_campaigns(
+        self, project_id: str, limit: int = 50, cursor: str | None = None
+    ) -> Page[CampaignRow]:
+        limit = clamp(limit)
+        where = "project_id = %s"
+        args: list[Any] = [project_id]
+        if cursor is not None:
+            at, (cid,) = decode_cursor(cursor, 1)
+            where += " AND (created_at, campaign_id) < (%s, %s::uuid)"
+            args += [at, cid]
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(_CAMPAIGN)} FROM campaigns WHERE {where}"
+                " ORDER BY created_at DESC, campaign_id DESC LIMIT %s",
+                (*args, limit + 1),
+            )
+            rows = [decode(CampaignRow, r) for r in await cur.fetchall()]
+        return page(rows, limit, _campaign_cursor)
+
+    async def list_attempts(
+        self,
+        project_id: str,
+        campaign_id: str,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[AttemptRow]:
+        """A campaign's attempts (campaign_results), latest scheduled first."""
+        if not is_uuid(campaign_id):
+            return Page()
+        limit = clamp(limit)
+        where = ["campaign_id = %s", "project_id = %s"]
+        args: list[Any] = [campaign_id, project_id]
+        if status is not None:
+            where.append("status = %s")
+            args.append(status)
+        if cursor is not None:
+            at, (aid,) = decode_cursor(cursor, 1)
+            where.append("(scheduled_at, attempt_id) < (%s, %s)")
+            args += [at, aid]
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(_ATTEMPT)} FROM campaign_results WHERE {' AND '.join(where)}"
+                " ORDER BY scheduled_at DESC, attempt_id DESC LIMIT %s",
+                (*args, limit + 1),
+            )
+            rows = [decode(AttemptRow, r) for r in await cur.fetchall()]
+        return page(rows, limit, _attempt_cursor)
+
+
+def _campaign_cursor(row: CampaignRow) -> str:
+    assert row.created_at is not None
+    return encode_cursor(row.created_at, row.campaign_id)
+
+
+def _attempt_cursor(row: AttemptRow) -> str:
+    assert row.scheduled_at is not None
+    return encode_cursor(row.scheduled_at, row.attempt_id)

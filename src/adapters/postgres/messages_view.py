@@ -1,0 +1,160 @@
+"""PostgresMessagesView: `messages`, `message_deliveries`, `message_errors`, with their position."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
+from adapters.postgres.view_support import (
+    advance_position,
+    claim_position,
+    columns,
+    decode,
+    fresh_items,
+    read_position,
+    upsert_sql,
+    write_rows,
+)
+from projections.messages_view import (
+    DeliveryRow,
+    ErrorRow,
+    MessageRow,
+    MessagesViewProjection,
+    MessageView,
+)
+from projections.positioned import PositionedEvent
+
+_MESSAGE = columns(MessageRow)
+_DELIVERY = columns(DeliveryRow)
+_ERROR = columns(ErrorRow)
+_UPSERT_MESSAGE = upsert_sql("messages", _MESSAGE, ("project_id", "message_sid"))
+_UPSERT_DELIVERY = upsert_sql(
+    "message_deliveries", _DELIVERY, ("project_id", "message_sid", "status")
+)
+_UPSERT_ERROR = upsert_sql("message_errors", _ERROR, ("project_id", "message_sid", "error_code"))
+_KEYS = " WHERE (project_id, message_sid) IN (SELECT * FROM unnest(%s::uuid[], %s::text[]))"
+
+Key = tuple[str, str]
+
+
+class PostgresMessagesView:
+    """ProjectionSink for the message views, and their project-scoped reads.
+
+    Listings are newest first, keyset-paginated by (created_at, message_sid): the cursor is
+    the last row's pair, so pages neither skip nor repeat rows while messages arrive.
+    """
+
+    def __init__(self, pool: Any, name: str = MessagesViewProjection.name) -> None:
+        self.pool = pool
+        self.name = name
+
+    async def position(self) -> int:
+        return await read_position(self.pool, self.name)
+
+    async def apply(self, items: Sequence[PositionedEvent]) -> int:
+        async with self.pool.connection() as conn, conn.transaction():
+            return await self.apply_in(conn, items)
+
+    async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
+        """Apply within the caller's transaction (a rebuild's swap needs that)."""
+        position = await claim_position(conn, self.name)
+        fresh = fresh_items(items, position)
+        if not fresh:
+            return position
+        ours = [i for i in fresh if MessagesViewProjection.handles(i.event)]
+        if ours:
+            views = await self._load(conn, {MessagesViewProjection.key(i.event) for i in ours})
+            for item in ours:
+                key = MessagesViewProjection.key(item.event)
+                views[key] = MessagesViewProjection.apply(views.get(key), item)
+            await self._write(conn, list(views.values()))
+        position = fresh[-1].position  # past other aggregates' events too
+        await advance_position(conn, self.name, position)
+        return position
+
+    async def _load(self, conn: Any, keys: set[Key]) -> dict[Key, MessageView]:
+        args = ([k[0] for k in keys], [k[1] for k in keys])
+        cur = await conn.execute(f"SELECT {', '.join(_MESSAGE)} FROM messages" + _KEYS, args)
+        views = {
+            (r.project_id, r.message_sid): MessageView(row=r)
+            for r in (decode(MessageRow, row) for row in await cur.fetchall())
+        }
+        cur = await conn.execute(
+            f"SELECT {', '.join(_DELIVERY)} FROM message_deliveries" + _KEYS, args
+        )
+        for row in await cur.fetchall():
+            d = decode(DeliveryRow, row)
+            views[(d.project_id, d.message_sid)].deliveries[d.status] = d
+        cur = await conn.execute(f"SELECT {', '.join(_ERROR)} FROM message_errors" + _KEYS, args)
+        for row in await cur.fetchall():
+            e = decode(ErrorRow, row)
+            views[(e.project_id, e.message_sid)].errors[e.error_code] = e
+        return views
+
+    async def _write(self, conn: Any, views: list[MessageView]) -> None:
+        await write_rows(conn, _UPSERT_MESSAGE, [v.row for v in views], _MESSAGE)
+        deliveries = [d for v in views for d in v.deliveries.values()]
+        await write_rows(conn, _UPSERT_DELIVERY, deliveries, _DELIVERY)
+        await write_rows(conn, _UPSERT_ERROR, [e for v in views for e in v.errors.values()], _ERROR)
+
+    async def get_message(self, project_id: str, message_sid: str) -> MessageRow | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(_MESSAGE)} FROM messages"
+                " WHERE project_id = %s AND message_sid = %s",
+                (project_id, message_sid),
+            )
+            row = await cur.fetchone()
+        return decode(MessageRow, row) if row else None
+
+    async def list_messages(
+        self,
+        project_id: str,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[MessageRow]:
+        """A project's messages, newest first, optionally of one status (seed 000's index)."""
+        limit = clamp(limit)
+        where = ["project_id = %s"]
+        args: list[Any] = [project_id]
+        if status is not None:
+            where.append("status = %s")
+            args.append(status)
+        if cursor is not None:
+            at, (sid,) = decode_cursor(cursor, 1)
+            where.append("(created_at, message_sid) < (%s, %s)")
+            args += [at, sid]
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(_MESSAGE)} FROM messages WHERE {' AND '.join(where)}"
+                " ORDER BY created_at DESC, message_sid DESC LIMIT %s",
+                (*args, limit + 1),
+            )
+            rows = [decode(MessageRow, r) for r in await cur.fetchall()]
+        return page(rows, limit, _cursor)
+
+    async def deliveries(self, project_id: str, message_sid: str) -> list[DeliveryRow]:
+        """The statuses a message reached, in the order they were first recorded."""
+        return await self._children(DeliveryRow, "message_deliveries", project_id, message_sid)
+
+    async def errors(self, project_id: str, message_sid: str) -> list[ErrorRow]:
+        return await self._children(ErrorRow, "message_errors", project_id, message_sid)
+
+    async def _children(
+        self, struct: Any, table: str, project_id: str, message_sid: str
+    ) -> list[Any]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {', '.join(columns(struct))} FROM {table}"
+                " WHERE project_id = %s AND message_sid = %s"
+                " ORDER BY recorded_at, last_position",
+                (project_id, message_sid),
+            )
+            return [decode(struct, r) for r in await cur.fetchall()]
+
+
+def _cursor(row: MessageRow) -> str:
+    assert row.created_at is not None
+    return encode_cursor(row.created_at, row.message_sid)

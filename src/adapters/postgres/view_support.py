@@ -1,0 +1,96 @@
+"""What every PostgreSQL view sink shares: its position lock, batch upserts and row decoding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+import msgspec
+from psycopg.types.json import Jsonb
+
+from projections.positioned import PositionedEvent
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+async def claim_position(conn: Any, name: str) -> int:
+    """Lock this view's position row for the transaction and return the position.
+
+    The lock serialises every writer of the view (apply, recount): one commits its rows and
+    position before the next one reads them.
+    """
+    await conn.execute(
+        "INSERT INTO stream_positions (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
+    )
+    cur = await conn.execute(
+        "SELECT position FROM stream_positions WHERE name = %s FOR UPDATE", (name,)
+    )
+    row = await cur.fetchone()
+    return int(row["position"])
+
+
+async def advance_position(conn: Any, name: str, position: int) -> None:
+    await conn.execute(
+        "UPDATE stream_positions SET position = %s, updated_at = now() WHERE name = %s",
+        (position, name),
+    )
+
+
+async def read_position(pool: Any, name: str) -> int:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT position FROM stream_positions WHERE name = %s", (name,))
+        row = await cur.fetchone()
+    return int(row["position"]) if row else 0
+
+
+def fresh_items(items: Sequence[PositionedEvent], position: int) -> list[PositionedEvent]:
+    """Items past the stored position, in order: a replay of what was applied is skipped."""
+    return [i for i in items if i.position > position]
+
+
+def columns(struct: type[msgspec.Struct], *, skip: Iterable[str] = ()) -> list[str]:
+    left_out = set(skip)
+    return [f for f in struct.__struct_fields__ if f not in left_out]
+
+
+def upsert_sql(
+    table: str, cols: Sequence[str], key: Sequence[str], update: Sequence[str] | None = None
+) -> str:
+    """INSERT ... ON CONFLICT (key) DO UPDATE `update` (default: every other column);
+    an empty `update` keeps the existing row."""
+    rest = [c for c in cols if c not in key] if update is None else list(update)
+    action = "UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in rest) if rest else "NOTHING"
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+        f" ON CONFLICT ({', '.join(key)}) DO {action}"
+    )
+
+
+def params(row: msgspec.Struct, cols: Sequence[str]) -> list[Any]:
+    """Column values of a row; dicts and lists go as jsonb."""
+    values = [getattr(row, c) for c in cols]
+    return [Jsonb(v) if isinstance(v, dict | list) else v for v in values]
+
+
+async def write_rows(
+    conn: Any, sql: str, rows: Iterable[msgspec.Struct], cols: Sequence[str]
+) -> None:
+    batch = [params(r, cols) for r in rows]
+    if batch:
+        async with conn.cursor() as cur:
+            await cur.executemany(sql, batch)
+
+
+def decode(struct: type[S], row: dict[str, Any]) -> S:
+    """A database row as its struct: uuid columns come back as the strings events carry."""
+    return struct(**{k: str(v) if isinstance(v, UUID) else v for k, v in row.items()})
+
+
+def is_uuid(value: str) -> bool:
+    """Ids in URLs are checked before they reach a uuid column: a bad one is simply not found."""
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,140 @@
+"""The new read models fed from the real event store: one mixed batch, and rebuilds that agree."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from views import with_pool
+
+from adapters.postgres.campaigns_view import PostgresCampaignsView
+from adapters.postgres.conversations_view import PostgresConversationsView
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.messages_view import PostgresMessagesView
+from adapters.postgres.rebuild import MakeSink, differences, rebuild
+from domain_events import (
+    PROJECT,
+    call_events,
+    completed_campaign,
+    message_events,
+    outbound_sms,
+)
+
+ALICE = "+14155551212"
+# What the integrator registers in entrypoints/cli/projections.py READ_MODELS.
+READ_MODELS: dict[str, tuple[list[str], MakeSink]] = {
+    "messages_view": (
+        ["messages", "message_deliveries", "message_errors"],
+        lambda pool, name: PostgresMessagesView(pool, name),
+    ),
+    "campaigns_view": (
+        ["campaigns", "campaign_contacts", "campaign_results"],
+        lambda pool, name: PostgresCampaignsView(pool, name),
+    ),
+    "conversations_view": (
+        ["contacts", "conversations", "conversation_items"],
+        lambda pool, name: PostgresConversationsView(pool, name),
+    ),
+}
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[PostgresEventStore]:
+    s = PostgresEventStore(database_url)
+    yield s
+    s.close()
+
+
+def append_history(store: PostgresEventStore) -> int:
+    """Three aggregates interleaved in the log, as the worker and the API write them."""
+    campaign = completed_campaign().events
+    _, sms = message_events(
+        "SM1",
+        [("sent", {}), ("undelivered", {"error_code": 30003})],
+        **outbound_sms(ALICE),
+    )
+    batches = [
+        campaign[:4],
+        call_events("CA1", ["ringing", "in-progress", "completed"], to_number=ALICE),
+        sms,
+        campaign[4:],
+        call_events("CA2", ["ringing", "busy"], direction="inbound", from_number=ALICE),
+    ]
+    for events in batches:
+        with store.connection() as conn, conn.transaction():
+            store.append(conn.cursor(), events)
+    return store.head()
+
+
+def test_one_batch_from_the_store_feeds_every_view_and_advances_each_past_it(
+    store: PostgresEventStore, database_url: str
+) -> None:
+    head = append_history(store)
+    items = store.read(0, None, 1_000)
+
+    async def scenario(pool: Any) -> None:
+        sinks = [make(pool, name) for name, (_, make) in READ_MODELS.items()]
+        for sink in sinks:
+            assert await sink.apply(items) == head
+        messages, campaigns, conversations = sinks
+        assert isinstance(messages, PostgresMessagesView)
+        assert isinstance(campaigns, PostgresCampaignsView)
+        assert isinstance(conversations, PostgresConversationsView)
+        sms = await messages.get_message(PROJECT, "SM1")
+        assert sms is not None
+        assert (sms.status, sms.error_code) == ("undelivered", 30003)
+        listed = (await campaigns.list_campaigns(PROJECT)).items
+        assert [(c.state, c.attempts, c.exhausted) for c in listed] == [("completed", 3, 1)]
+        (alice,) = (await conversations.list_conversations(PROJECT)).items
+        assert (alice.total_calls, alice.total_messages) == (2, 1)
+
+    with_pool(database_url, scenario)
+
+
+@pytest.mark.parametrize("name", sorted(READ_MODELS))
+def test_a_rebuild_from_the_store_gives_the_rows_the_live_view_has(
+    store: PostgresEventStore, database_url: str, name: str
+) -> None:
+    append_history(store)
+    tables, make = READ_MODELS[name]
+
+    async def live(pool: Any) -> None:
+        sink = make(pool, name)
+        for start in range(0, store.head(), 4):  # other batch boundaries than the rebuild's
+            await sink.apply(store.read(start, start + 4, 4))
+
+    with_pool(database_url, live)
+    position = asyncio.run(
+        rebuild(database_url, store, name=name, tables=tables, make_sink=make, swap=False)
+    )
+
+    assert position == store.head()
+    assert asyncio.run(differences(database_url, tables)) == dict.fromkeys(tables, 0)
+
+
+def test_a_swapped_in_rebuild_keeps_answering_and_keeps_following(
+    store: PostgresEventStore, database_url: str
+) -> None:
+    append_history(store)
+    tables, make = READ_MODELS["conversations_view"]
+
+    position = asyncio.run(
+        rebuild(database_url, store, name="conversations_view", tables=tables, make_sink=make)
+    )
+
+    async def after(pool: Any) -> None:
+        sink = PostgresConversationsView(pool)
+        assert await sink.position() == position
+        (alice,) = (await sink.list_conversations(PROJECT)).items
+        assert (alice.total_calls, alice.total_messages) == (2, 1)
+        more = call_events("CA3", ["ringing"], to_number=ALICE)
+        with store.connection() as conn, conn.transaction():
+            store.append(conn.cursor(), more)
+        assert await sink.apply(store.read(position, None, 100)) == store.head()
+        (alice,) = (await sink.list_conversations(PROJECT)).items
+        assert alice.total_calls == 3
+        assert await sink.recount() == 0
+
+    with_pool(database_url, after)
