@@ -12,6 +12,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from adapters.clickhouse.client import ClickHouse
+from adapters.clickhouse.facts import truncate_facts
 from adapters.embedded.nats import EmbeddedNats
 from adapters.embedded.postgres import EmbeddedPostgres
 from adapters.postgres.migrations import apply_migrations
@@ -57,7 +58,7 @@ def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def clickhouse(clickhouse_url: str) -> Iterator[ClickHouse]:
     ch = ClickHouse(clickhouse_url)
     ch.migrate()
-    ch.command("TRUNCATE TABLE IF EXISTS call_events")
+    truncate_facts(ch)
     yield ch
     ch.close()
 

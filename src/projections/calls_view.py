@@ -104,6 +104,28 @@ class CallsViewProjection:
     def apply(row: CallRow | None, item: PositionedEvent) -> tuple[CallRow, FeedRow]:
         event = item.event
         when: datetime = getattr(event, "provider_event_time", None) or event.timestamp
+        row = CallsViewProjection.fold(row, item)
+        feed = FeedRow(
+            position=item.position,
+            project_id=row.project_id,
+            call_sid=row.call_sid,
+            aggregate_version=event.originator_version,
+            event_type=EVENT_TYPES[type(event)],
+            event_time=when,
+            recorded_at=event.timestamp,
+            source=getattr(event, "source", None),
+            status=getattr(event, "status", None),
+            operation_id=event.operation_id,
+            trace_id=event.trace_id,
+            payload=event_payload(event),
+            snapshot=msgspec.structs.replace(row),
+        )
+        return row, feed
+
+    @staticmethod
+    def fold(row: CallRow | None, item: PositionedEvent) -> CallRow:
+        """The `calls` row after this event (the row is changed in place), without the feed."""
+        event = item.event
         if isinstance(event, Call.Created):
             row = CallRow(
                 project_id=event.project_id,
@@ -125,22 +147,7 @@ class CallsViewProjection:
         row.version = event.originator_version
         row.last_position = item.position
         row.updated_at = event.timestamp
-        feed = FeedRow(
-            position=item.position,
-            project_id=row.project_id,
-            call_sid=row.call_sid,
-            aggregate_version=event.originator_version,
-            event_type=EVENT_TYPES[type(event)],
-            event_time=when,
-            recorded_at=event.timestamp,
-            source=getattr(event, "source", None),
-            status=getattr(event, "status", None),
-            operation_id=event.operation_id,
-            trace_id=event.trace_id,
-            payload=event_payload(event),
-            snapshot=msgspec.structs.replace(row),
-        )
-        return row, feed
+        return row
 
 
 def _unchanged(row: CallRow, event: Any) -> None:

@@ -62,6 +62,7 @@ class ProjectionRunner:
             if time.monotonic() - last_check > self.stall_check_seconds:
                 await self.catch_up()
                 last_check = time.monotonic()
+        await self.catch_up()  # a clean stop leaves nothing behind that the store has
 
     async def handle(self, messages: Sequence[FeedMessage]) -> None:
         fresh = sorted(

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from waiting import eventually
 
-from adapters.clickhouse.call_events import ClickHouseCallEvents
 from adapters.clickhouse.client import ClickHouse
+from adapters.clickhouse.facts import ClickHouseFacts
 from adapters.embedded.nats import EmbeddedNats
 from adapters.nats.jetstream import JetStream
 from adapters.nats.relay import NatsEventRelay
@@ -90,7 +90,7 @@ class Harness:
         self.tasks.append(asyncio.create_task(relay.run(self.stop, asyncio.Event())))
 
     async def start_projections(self, pool: Any, pg_sink: Any = None) -> None:
-        sinks = [pg_sink or PostgresCallsView(pool), ClickHouseCallEvents(self.ch)]
+        sinks = [pg_sink or PostgresCallsView(pool), ClickHouseFacts(self.ch)]
         for sink in sinks:
             self.tasks.append(
                 asyncio.create_task(run_projection(sink, self.store, self.nats_url, self.stop))

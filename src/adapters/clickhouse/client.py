@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,22 @@ from typing import Any
 import clickhouse_connect
 
 from adapters.postgres.migrations import SCHEMAS_DIR
+
+# Exact-once inserts (ADR 0005): a retried block is dropped by its token, also when the
+# server's defaults differ, and the views it feeds check their own blocks the same way.
+INSERT_SETTINGS = {"insert_deduplicate": 1, "deduplicate_blocks_in_dependent_materialized_views": 1}
+_STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+
+
+def statements(sql: str) -> list[str]:
+    """A migration file's statements: split at a `;` that ends a line (HTTP takes one each)."""
+    parts = (part.strip() for part in _STATEMENT_END.split(sql))
+    return [p for p in parts if any(_is_code(line) for line in p.splitlines())]
+
+
+def _is_code(line: str) -> bool:
+    text = line.strip()
+    return bool(text) and not text.startswith("--")
 
 
 class ClickHouse:
@@ -35,12 +52,13 @@ class ClickHouse:
                 table,
                 rows,
                 column_names=columns,
-                settings={"insert_deduplication_token": token},
+                settings={**INSERT_SETTINGS, "insert_deduplication_token": token},
             )
 
     def migrate(self, directory: Path = SCHEMAS_DIR / "clickhouse") -> None:
         for path in sorted(directory.glob("*.sql")):
-            self.command(path.read_text())
+            for statement in statements(path.read_text()):
+                self.command(statement)
 
     def close(self) -> None:
         with self._lock:

@@ -57,7 +57,10 @@ def maintain_partitions(
             if retention_months:
                 dropped += _drop_older(conn, table, month_start(today, -retention_months))
     if created or dropped:
-        log.info("partitions maintained", extra={"created": created, "dropped": dropped})
+        log.info(
+            "partitions maintained",
+            extra={"partitions_created": created, "partitions_dropped": dropped},
+        )
     return Maintenance(created, dropped)
 
 

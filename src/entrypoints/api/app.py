@@ -26,6 +26,7 @@ from entrypoints.api.routers import calls, campaigns, health, pages, realtime, w
 from entrypoints.api.tokens import RealtimeTokens
 from entrypoints.bootstrap import secret_key
 from entrypoints.settings import Settings
+from entrypoints.tasks import drain
 from entrypoints.workers.projections import clickhouse_projection
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             yield
         finally:
             stop.set()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await drain(tasks)
             await pool.close()
             store.close()
 

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 
-from adapters.clickhouse.call_events import ClickHouseCallEvents
 from adapters.clickhouse.client import ClickHouse
+from adapters.clickhouse.facts import ClickHouseFacts
 from adapters.nats.feed import JetStreamFeed
 from adapters.nats.jetstream import JetStream
 from adapters.postgres.event_store import PostgresEventStore, StoreEventSource
@@ -44,7 +44,7 @@ async def clickhouse_projection(settings: Settings, stop: asyncio.Event) -> None
     assert settings.database_url, "needs DATABASE_URL"
     await run_as_leader(
         settings.database_url,
-        f"projection:{ClickHouseCallEvents.name}",
+        f"projection:{ClickHouseFacts.name}",
         lambda leading: _clickhouse_projection(settings, leading),
         stop,
     )
@@ -59,7 +59,7 @@ async def _clickhouse_projection(settings: Settings, stop: asyncio.Event) -> Non
         return
     store = await asyncio.to_thread(PostgresEventStore, settings.database_url, 1)
     try:
-        await run_projection(ClickHouseCallEvents(ch), store, settings.nats_url, stop)
+        await run_projection(ClickHouseFacts(ch), store, settings.nats_url, stop)
     finally:
         store.close()
         ch.close()

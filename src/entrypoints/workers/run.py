@@ -19,6 +19,7 @@ from adapters.postgres.listen import listen
 from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.partitions import maintain_partitions
 from entrypoints.settings import Settings
+from entrypoints.tasks import drain
 from entrypoints.workers.inbox import run_inbox_worker
 from entrypoints.workers.projections import clickhouse_projection, run_projection
 from projections.ports import ProjectionSink
@@ -76,10 +77,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         inbox_stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.to_thread(inbox.join, 10)
+        await drain(tasks)
         await jetstream.close()
         await pool.close()
         store.close()

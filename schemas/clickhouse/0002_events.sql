@@ -1,0 +1,73 @@
+-- Every event of every aggregate, one typed row each (ADR 0005). The columns are the union
+-- of the event classes' fields, named after them (adapters/clickhouse/fact_rows.py, and a
+-- unit test fails when the two drift); nested values (campaign limits, added contacts) are
+-- JSON in `payload`. ORDER BY makes one row per position, so a redelivered event merges away
+-- (read with FINAL for exact counts before that); max(position) is the projection's
+-- checkpoint. The dedup window makes a retried insert with the same token a no-op.
+CREATE TABLE IF NOT EXISTS events (
+    position                UInt64,
+    project_id              UUID,
+    aggregate               LowCardinality(String),
+    aggregate_id            UUID,
+    aggregate_version       UInt32,
+    event_type              LowCardinality(String),
+    recorded_at             DateTime64(3, 'UTC'),
+    event_time              DateTime64(3, 'UTC'),
+    operation_id            String,
+    trace_id                String,
+    call_sid                Nullable(String),
+    message_sid             Nullable(String),
+    campaign_id             Nullable(String),
+    attempt_id              Nullable(String),
+    contact_id              Nullable(String),
+    recording_sid           Nullable(String),
+    parent_call_sid         Nullable(String),
+    messaging_service_sid   Nullable(String),
+    template_id             Nullable(String),
+    campaign_key            Nullable(String),
+    name                    Nullable(String),
+    status                  LowCardinality(Nullable(String)),
+    source                  LowCardinality(Nullable(String)),
+    reason                  LowCardinality(Nullable(String)),
+    kind                    LowCardinality(Nullable(String)),
+    direction               LowCardinality(Nullable(String)),
+    channel                 LowCardinality(Nullable(String)),
+    answered_by             LowCardinality(Nullable(String)),
+    price_unit              LowCardinality(Nullable(String)),
+    result                  LowCardinality(Nullable(String)),
+    observed                Nullable(String),
+    sequence_number         Nullable(Int64),
+    duration_seconds        Nullable(Int32),
+    billed_duration_seconds Nullable(Int32),
+    queue_time_ms           Nullable(Int64),
+    sip_response_code       Nullable(Int32),
+    channels                Nullable(Int16),
+    error_code              Nullable(Int32),
+    body_chars              Nullable(Int32),
+    segments                Nullable(Int32),
+    attempt_number          Nullable(Int32),
+    contacts_succeeded      Nullable(Int32),
+    contacts_exhausted      Nullable(Int32),
+    price                   Nullable(Decimal(18, 6)),
+    provider_event_time     Nullable(DateTime64(3, 'UTC')),
+    observed_at             Nullable(DateTime64(3, 'UTC')),
+    answered_at             Nullable(DateTime64(3, 'UTC')),
+    ended_at                Nullable(DateTime64(3, 'UTC')),
+    finished_at             Nullable(DateTime64(3, 'UTC')),
+    frozen_at               Nullable(DateTime64(3, 'UTC')),
+    scheduled_at            Nullable(DateTime64(3, 'UTC')),
+    callback_at             Nullable(DateTime64(3, 'UTC')),
+    url                     Nullable(String),
+    error_message           Nullable(String),
+    from_number             Nullable(String),
+    to_number               Nullable(String),
+    from_address            Nullable(String),
+    to_address              Nullable(String),
+    payload                 String,
+    INDEX event_type_set event_type TYPE set(64) GRANULARITY 1,
+    INDEX recorded_at_minmax recorded_at TYPE minmax GRANULARITY 1
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(recorded_at)
+ORDER BY (project_id, position)
+SETTINGS non_replicated_deduplication_window = 1000;
