@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from domain.transitions import closure
+
 
 class CallStatus(StrEnum):
     QUEUED = "queued"
@@ -54,23 +56,8 @@ TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
 }
 
 
-def _closure(
-    table: dict[CallStatus, frozenset[CallStatus]],
-) -> dict[CallStatus, frozenset[CallStatus]]:
-    reach = {s: set(nxt) for s, nxt in table.items()}
-    changed = True
-    while changed:
-        changed = False
-        for targets in reach.values():
-            more = set().union(*(reach[t] for t in targets)) - targets
-            if more:
-                targets |= more
-                changed = True
-    return {s: frozenset(t) for s, t in reach.items()}
-
-
 # Where a status can lead: an older observation is stale only if it could have led here.
-REACHABLE = _closure(TRANSITIONS)
+REACHABLE = closure(TRANSITIONS)
 
 
 def parse_status(value: str) -> CallStatus | None:

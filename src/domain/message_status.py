@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from domain.call_status import IgnoreReason
+from domain.transitions import closure
 
 
 class MessageStatus(StrEnum):
@@ -90,23 +91,8 @@ TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
 }
 
 
-def _closure(
-    table: dict[MessageStatus, frozenset[MessageStatus]],
-) -> dict[MessageStatus, frozenset[MessageStatus]]:
-    reach = {s: set(nxt) for s, nxt in table.items()}
-    changed = True
-    while changed:
-        changed = False
-        for targets in reach.values():
-            more = set().union(*(reach[t] for t in targets)) - targets
-            if more:
-                targets |= more
-                changed = True
-    return {s: frozenset(t) for s, t in reach.items()}
-
-
 # Where a status can lead, and what must have come before it (the path so far).
-LATER = _closure(TRANSITIONS)
+LATER = closure(TRANSITIONS)
 EARLIER: dict[MessageStatus, frozenset[MessageStatus]] = {
     s: frozenset(p for p in MessageStatus if s in LATER[p]) for s in MessageStatus
 }

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.postgres.view_support import PostgresView
 from projections.calls_view import ACTIVE_STATUSES, CallRow, CallsViewProjection, FeedRow
 from projections.positioned import PositionedEvent
 
@@ -47,61 +48,24 @@ def _decode_call(row: dict[str, Any]) -> CallRow:
     return CallRow(**fields)
 
 
-class PostgresCallsView:
+class PostgresCallsView(PostgresView):
     """ProjectionSink for the operational views, and their read queries."""
 
-    def __init__(self, pool: Any, name: str = CallsViewProjection.name) -> None:
-        self.pool = pool
-        self.name = name
+    projection = CallsViewProjection
 
-    async def position(self) -> int:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT position FROM stream_positions WHERE name = %s", (self.name,)
-            )
-            row = await cur.fetchone()
-        return int(row["position"]) if row else 0
-
-    async def apply(self, items: Sequence[PositionedEvent]) -> int:
-        async with self.pool.connection() as conn, conn.transaction():
-            return await self.apply_in(conn, items)
-
-    async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
-        """Apply within the caller's transaction (a rebuild's swap needs that)."""
-        await conn.execute(
-            "INSERT INTO stream_positions (name) VALUES (%s) ON CONFLICT DO NOTHING",
-            (self.name,),
-        )
-        cur = await conn.execute(
-            "SELECT position FROM stream_positions WHERE name = %s FOR UPDATE", (self.name,)
-        )
-        row = await cur.fetchone()
-        position = int(row["position"])
-        fresh = [i for i in items if i.position > position]
-        if not fresh:
-            return position
-        items = [i for i in fresh if CallsViewProjection.handles(i.event)]
-        calls = await self._load(conn, items) if items else {}
+    async def write(self, conn: Any, ours: list[PositionedEvent]) -> None:
+        calls = await self._load(conn, ours)
         feed: list[FeedRow] = []
-        for item in items:
+        for item in ours:
             key = (item.event.project_id, item.event.call_sid)
             calls[key], feed_row = CallsViewProjection.apply(calls.get(key), item)
             feed.append(feed_row)
-        if feed:
-            async with conn.cursor() as c:
-                await c.executemany(
-                    _UPSERT,
-                    [[getattr(r, f) for f in _CALL_COLUMNS] for r in calls.values()],
-                )
-                await c.executemany(_INSERT_FEED, [_feed_params(f) for f in feed])
-        position = fresh[-1].position  # past other aggregates' events too
-        await conn.execute(
-            "UPDATE stream_positions SET position = %s, updated_at = now() WHERE name = %s",
-            (position, self.name),
-        )
-        if feed:
-            await conn.execute(f"NOTIFY {FEED_CHANNEL}")
-        return position
+        async with conn.cursor() as c:
+            await c.executemany(
+                _UPSERT, [[getattr(r, f) for f in _CALL_COLUMNS] for r in calls.values()]
+            )
+            await c.executemany(_INSERT_FEED, [_feed_params(f) for f in feed])
+        await conn.execute(f"NOTIFY {FEED_CHANNEL}")  # delivered on commit: the hub reads then
 
     async def _load(
         self, conn: Any, items: Sequence[PositionedEvent]

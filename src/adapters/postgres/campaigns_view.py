@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
 from adapters.postgres.view_support import (
-    advance_position,
+    PostgresView,
     claim_position,
     columns,
     decode,
-    fresh_items,
     is_uuid,
-    read_position,
     upsert_sql,
     write_rows,
 )
@@ -100,7 +97,7 @@ class CampaignStats(msgspec.Struct, kw_only=True):
     attempts_by_status: dict[str, int]
 
 
-class PostgresCampaignsView:
+class PostgresCampaignsView(PostgresView):
     """ProjectionSink for the campaign views, and their project-scoped reads.
 
     Counters stay exact because they are never incremented: each batch recomputes them with
@@ -110,41 +107,22 @@ class PostgresCampaignsView:
     Listings are newest first, keyset-paginated by (created_at | scheduled_at, id).
     """
 
-    def __init__(self, pool: Any, name: str = CampaignsViewProjection.name) -> None:
-        self.pool = pool
-        self.name = name
+    projection = CampaignsViewProjection
 
-    async def position(self) -> int:
-        return await read_position(self.pool, self.name)
-
-    async def apply(self, items: Sequence[PositionedEvent]) -> int:
-        async with self.pool.connection() as conn, conn.transaction():
-            return await self.apply_in(conn, items)
-
-    async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
-        """Apply within the caller's transaction (a rebuild's swap needs that)."""
-        position = await claim_position(conn, self.name)
-        fresh = fresh_items(items, position)
-        if not fresh:
-            return position
-        ours = [i for i in fresh if CampaignsViewProjection.handles(i.event)]
-        if ours:
-            views = await self._load(conn, ours)
-            for item in ours:
-                key = CampaignsViewProjection.key(item.event)
-                views[key] = CampaignsViewProjection.apply(views.get(key), item)
-            await self._write(conn, list(views.values()))
-            keys = list(views)
-            await conn.execute(
-                _RECOUNT.format(
-                    scope="(c.project_id, c.campaign_id) IN"
-                    " (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))"
-                ),
-                ([k[0] for k in keys], [k[1] for k in keys]),
-            )
-        position = fresh[-1].position  # past other aggregates' events too
-        await advance_position(conn, self.name, position)
-        return position
+    async def write(self, conn: Any, ours: list[PositionedEvent]) -> None:
+        views = await self._load(conn, ours)
+        for item in ours:
+            key = CampaignsViewProjection.key(item.event)
+            views[key] = CampaignsViewProjection.apply(views.get(key), item)
+        await self._write(conn, list(views.values()))
+        keys = list(views)
+        await conn.execute(
+            _RECOUNT.format(
+                scope="(c.project_id, c.campaign_id) IN"
+                " (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))"
+            ),
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
 
     async def _load(self, conn: Any, items: list[PositionedEvent]) -> dict[Key, CampaignView]:
         keys = {CampaignsViewProjection.key(i.event) for i in items}

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
 from adapters.postgres.view_support import (
-    advance_position,
+    PostgresView,
     claim_position,
     columns,
     decode,
-    fresh_items,
     is_uuid,
-    read_position,
     upsert_sql,
     write_rows,
 )
@@ -66,7 +63,7 @@ RETURNING c.conversation_id
 Key = tuple[str, str, str]
 
 
-class PostgresConversationsView:
+class PostgresConversationsView(PostgresView):
     """ProjectionSink for seed 003's conversation API, and its project-scoped reads.
 
     Counters never drift because they are never incremented: every batch recomputes
@@ -78,33 +75,14 @@ class PostgresConversationsView:
     items by (occurred_at, kind, sid).
     """
 
-    def __init__(self, pool: Any, name: str = ConversationsViewProjection.name) -> None:
-        self.pool = pool
-        self.name = name
+    projection = ConversationsViewProjection
 
-    async def position(self) -> int:
-        return await read_position(self.pool, self.name)
-
-    async def apply(self, items: Sequence[PositionedEvent]) -> int:
-        async with self.pool.connection() as conn, conn.transaction():
-            return await self.apply_in(conn, items)
-
-    async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
-        """Apply within the caller's transaction (a rebuild's swap needs that)."""
-        position = await claim_position(conn, self.name)
-        fresh = fresh_items(items, position)
-        if not fresh:
-            return position
-        ours = [i for i in fresh if ConversationsViewProjection.handles(i.event)]
-        if ours:
-            rows = await self._load(conn, {ConversationsViewProjection.key(i.event) for i in ours})
-            for item in ours:
-                key = ConversationsViewProjection.key(item.event)
-                rows[key] = ConversationsViewProjection.apply(rows.get(key), item)
-            await self._write(conn, list(rows.values()))
-        position = fresh[-1].position  # past other aggregates' events too
-        await advance_position(conn, self.name, position)
-        return position
+    async def write(self, conn: Any, ours: list[PositionedEvent]) -> None:
+        rows = await self._load(conn, {ConversationsViewProjection.key(i.event) for i in ours})
+        for item in ours:
+            key = ConversationsViewProjection.key(item.event)
+            rows[key] = ConversationsViewProjection.apply(rows.get(key), item)
+        await self._write(conn, list(rows.values()))
 
     async def _load(self, conn: Any, keys: set[Key]) -> dict[Key, ItemRow]:
         cur = await conn.execute(

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
 from adapters.postgres.view_support import (
-    advance_position,
-    claim_position,
+    PostgresView,
     columns,
     decode,
-    fresh_items,
-    read_position,
     upsert_sql,
     write_rows,
 )
@@ -38,40 +34,21 @@ _KEYS = " WHERE (project_id, message_sid) IN (SELECT * FROM unnest(%s::uuid[], %
 Key = tuple[str, str]
 
 
-class PostgresMessagesView:
+class PostgresMessagesView(PostgresView):
     """ProjectionSink for the message views, and their project-scoped reads.
 
     Listings are newest first, keyset-paginated by (created_at, message_sid): the cursor is
     the last row's pair, so pages neither skip nor repeat rows while messages arrive.
     """
 
-    def __init__(self, pool: Any, name: str = MessagesViewProjection.name) -> None:
-        self.pool = pool
-        self.name = name
+    projection = MessagesViewProjection
 
-    async def position(self) -> int:
-        return await read_position(self.pool, self.name)
-
-    async def apply(self, items: Sequence[PositionedEvent]) -> int:
-        async with self.pool.connection() as conn, conn.transaction():
-            return await self.apply_in(conn, items)
-
-    async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
-        """Apply within the caller's transaction (a rebuild's swap needs that)."""
-        position = await claim_position(conn, self.name)
-        fresh = fresh_items(items, position)
-        if not fresh:
-            return position
-        ours = [i for i in fresh if MessagesViewProjection.handles(i.event)]
-        if ours:
-            views = await self._load(conn, {MessagesViewProjection.key(i.event) for i in ours})
-            for item in ours:
-                key = MessagesViewProjection.key(item.event)
-                views[key] = MessagesViewProjection.apply(views.get(key), item)
-            await self._write(conn, list(views.values()))
-        position = fresh[-1].position  # past other aggregates' events too
-        await advance_position(conn, self.name, position)
-        return position
+    async def write(self, conn: Any, ours: list[PositionedEvent]) -> None:
+        views = await self._load(conn, {MessagesViewProjection.key(i.event) for i in ours})
+        for item in ours:
+            key = MessagesViewProjection.key(item.event)
+            views[key] = MessagesViewProjection.apply(views.get(key), item)
+        await self._write(conn, list(views.values()))
 
     async def _load(self, conn: Any, keys: set[Key]) -> dict[Key, MessageView]:
         args = ([k[0] for k in keys], [k[1] for k in keys])

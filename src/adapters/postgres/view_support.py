@@ -94,3 +94,38 @@ def is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class PostgresView:
+    """The skeleton every PostgreSQL read model shares (a ProjectionSink): its rows and its
+    position commit in one transaction, replays are skipped, and other aggregates' events
+    only move the position. Subclasses name their pure `projection` and `write` its rows."""
+
+    projection: Any  # the pure projection: `.name` and `.handles(event)`
+
+    def __init__(self, pool: Any, name: str | None = None) -> None:
+        self.pool = pool
+        self.name: str = name or self.projection.name
+
+    async def position(self) -> int:
+        return await read_position(self.pool, self.name)
+
+    async def apply(self, items: Sequence[PositionedEvent]) -> int:
+        async with self.pool.connection() as conn, conn.transaction():
+            return await self.apply_in(conn, items)
+
+    async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
+        """Apply within the caller's transaction (a rebuild's swap needs that)."""
+        position = await claim_position(conn, self.name)
+        fresh = fresh_items(items, position)
+        if not fresh:
+            return position
+        ours = [i for i in fresh if self.projection.handles(i.event)]
+        if ours:
+            await self.write(conn, ours)
+        position = fresh[-1].position  # past other aggregates' events too
+        await advance_position(conn, self.name, position)
+        return position
+
+    async def write(self, conn: Any, items: list[PositionedEvent]) -> None:
+        raise NotImplementedError
