@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ops.bench import event_store, webhooks
+from ops.bench import event_store, projections, webhooks
 from ops.bench.context import BenchContext
 from ops.bench.report import Table
 
@@ -13,4 +13,5 @@ Benchmark = Callable[[BenchContext], Table]
 BENCHMARKS: dict[str, Benchmark] = {
     "webhooks": webhooks.run,
     "event_store": event_store.run,
+    "projections": projections.run,
 }

@@ -20,13 +20,24 @@ log = logging.getLogger(__name__)
 
 
 async def run_projection(
-    sink: ProjectionSink, store: PostgresEventStore, nats_url: str, stop: asyncio.Event
+    sink: ProjectionSink,
+    store: PostgresEventStore,
+    nats_url: str,
+    stop: asyncio.Event,
+    batch_size: int = 500,
 ) -> None:
-    """Run until stopped; restart the runner after unexpected errors (logged)."""
+    """Run until stopped; restart the runner after unexpected errors (logged).
+
+    `batch_size`: small for PostgreSQL views (latency), large for ClickHouse, which wants
+    few big inserts (10,000+ rows) rather than many small ones.
+    """
     jetstream = JetStream(nats_url, name=f"projection:{sink.name}")
     durable = sink.name.replace(":", "_").replace(".", "_")
     runner = ProjectionRunner(
-        sink, JetStreamFeed(jetstream, durable, store.mapper), StoreEventSource(store)
+        sink,
+        JetStreamFeed(jetstream, durable, store.mapper),
+        StoreEventSource(store),
+        batch_size=batch_size,
     )
     try:
         while not stop.is_set():
@@ -59,7 +70,7 @@ async def _clickhouse_projection(settings: Settings, stop: asyncio.Event) -> Non
         return
     store = await asyncio.to_thread(PostgresEventStore, settings.database_url, 1)
     try:
-        await run_projection(ClickHouseFacts(ch), store, settings.nats_url, stop)
+        await run_projection(ClickHouseFacts(ch), store, settings.nats_url, stop, batch_size=10_000)
     finally:
         store.close()
         ch.close()
