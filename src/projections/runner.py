@@ -52,7 +52,10 @@ class ProjectionRunner:
                 if not self.feed_down:
                     log.warning(
                         "feed unavailable; following the store until it is back",
-                        extra={"projection": self.sink.name, "error": str(exc)},
+                        extra={
+                            "projection": self.sink.name,
+                            "error": f"{type(exc).__name__}: {exc}",
+                        },
                     )
                 self.feed_down = True
                 messages = []

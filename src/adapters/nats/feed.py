@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import nats.errors
 from eventsourcing.persistence import Mapper, StoredEvent
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -52,7 +51,7 @@ class JetStreamFeed:
         sub = await self._subscription()
         try:
             msgs = await sub.fetch(max_items, timeout=timeout)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py's own and asyncio's: nothing arrived in time
             return []
         return [self._decode(m) for m in msgs]
 

@@ -25,12 +25,14 @@ class JetStream:
         self._js: Any = None
         self._lock = asyncio.Lock()
         self.first_connect_timeout = 3.0
+        self._closing = False
 
     async def _on_error(self, exc: Exception) -> None:
         log.debug("nats error", extra={"client": self.name, "error": str(exc)})
 
     async def _on_disconnect(self) -> None:
-        log.warning("nats disconnected; reconnecting", extra={"client": self.name})
+        if not self._closing:  # a clean close is not an outage
+            log.warning("nats disconnected; reconnecting", extra={"client": self.name})
 
     async def _on_reconnect(self) -> None:
         log.info("nats reconnected", extra={"client": self.name})
@@ -62,6 +64,7 @@ class JetStream:
         return self._js
 
     async def close(self) -> None:
+        self._closing = True
         if self._nc is not None:
             await self._nc.close()
         self._nc = self._js = None
