@@ -13,7 +13,7 @@ from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.conversations_view import PostgresConversationsView
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.messages_view import PostgresMessagesView
-from adapters.postgres.rebuild import MakeSink, differences, rebuild
+from adapters.postgres.rebuild import differences, rebuild
 from domain_events import (
     PROJECT,
     call_events,
@@ -21,23 +21,9 @@ from domain_events import (
     message_events,
     outbound_sms,
 )
+from entrypoints.cli.projections import READ_MODELS
 
 ALICE = "+14155551212"
-# What the integrator registers in entrypoints/cli/projections.py READ_MODELS.
-READ_MODELS: dict[str, tuple[list[str], MakeSink]] = {
-    "messages_view": (
-        ["messages", "message_deliveries", "message_errors"],
-        lambda pool, name: PostgresMessagesView(pool, name),
-    ),
-    "campaigns_view": (
-        ["campaigns", "campaign_contacts", "campaign_results"],
-        lambda pool, name: PostgresCampaignsView(pool, name),
-    ),
-    "conversations_view": (
-        ["contacts", "conversations", "conversation_items"],
-        lambda pool, name: PostgresConversationsView(pool, name),
-    ),
-}
 
 
 @pytest.fixture
@@ -75,10 +61,14 @@ def test_one_batch_from_the_store_feeds_every_view_and_advances_each_past_it(
     items = store.read(0, None, 1_000)
 
     async def scenario(pool: Any) -> None:
-        sinks = [make(pool, name) for name, (_, make) in READ_MODELS.items()]
-        for sink in sinks:
+        sinks = {name: make(pool, name) for name, (_, make) in READ_MODELS.items()}
+        for sink in sinks.values():
             assert await sink.apply(items) == head
-        messages, campaigns, conversations = sinks
+        messages, campaigns, conversations = (
+            sinks["messages_view"],
+            sinks["campaigns_view"],
+            sinks["conversations_view"],
+        )
         assert isinstance(messages, PostgresMessagesView)
         assert isinstance(campaigns, PostgresCampaignsView)
         assert isinstance(conversations, PostgresConversationsView)
