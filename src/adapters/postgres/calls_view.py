@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -98,6 +99,20 @@ class PostgresCallsView(PostgresView):
             )
             rows = await cur.fetchall()
         return [_decode_call(r) for r in rows]
+
+    async def call_feed(
+        self, project_id: str, call_sid: str, *, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """One call's events in log order, optionally only those recorded by `until`."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT position, event_type, event_time, recorded_at, source, status,"
+                " operation_id, payload FROM call_events WHERE project_id = %s AND"
+                " call_sid = %s AND (%s::timestamptz IS NULL OR recorded_at <= %s)"
+                " ORDER BY position",
+                (project_id, call_sid, until, until),
+            )
+            return list(await cur.fetchall())
 
     async def feed(
         self, after: int, limit: int, project_id: str | None = None

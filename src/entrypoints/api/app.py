@@ -12,17 +12,30 @@ from typing import Any
 from fastapi import FastAPI
 
 from adapters.postgres.calls_view import FEED_CHANNEL, PostgresCallsView
+from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.command_runner import PostgresCommandRunner
+from adapters.postgres.conversations_view import PostgresConversationsView
 from adapters.postgres.database import open_async_pool
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.listen import listen
+from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.projects import ProjectDirectory
 from entrypoints.api.deps import Services
 from entrypoints.api.errors import install_error_handlers
 from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.realtime import RealtimeHub
-from entrypoints.api.routers import calls, campaigns, health, pages, realtime, webhooks
+from entrypoints.api.routers import (
+    calls,
+    campaigns,
+    conversations,
+    events,
+    health,
+    messages,
+    pages,
+    realtime,
+    webhooks,
+)
 from entrypoints.api.tokens import RealtimeTokens
 from entrypoints.bootstrap import secret_key
 from entrypoints.settings import Settings
@@ -56,6 +69,9 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             tokens=RealtimeTokens(secret_key(settings), settings.realtime_token_ttl_seconds),
             store=store,
             commands=PostgresCommandRunner(store),
+            messages=PostgresMessagesView(pool),
+            campaign_views=PostgresCampaignsView(pool),
+            conversations=PostgresConversationsView(pool),
         )
         stop = asyncio.Event()
         tasks: list[asyncio.Task[Any]] = [
@@ -84,7 +100,17 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (webhooks, calls, campaigns, realtime, health, pages):
+    for module in (
+        webhooks,
+        calls,
+        events,
+        conversations,
+        messages,
+        campaigns,
+        realtime,
+        health,
+        pages,
+    ):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)
     return app

@@ -8,9 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from adapters.postgres.calls_view import PostgresCallsView
+from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.command_runner import PostgresCommandRunner
+from adapters.postgres.conversations_view import PostgresConversationsView
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox import PostgresInbox
+from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.projects import Principal, ProjectDirectory
 from entrypoints.api.errors import ApiError
 from entrypoints.api.realtime import RealtimeHub
@@ -28,6 +31,9 @@ class Services:
     tokens: RealtimeTokens
     store: PostgresEventStore
     commands: PostgresCommandRunner
+    messages: PostgresMessagesView
+    campaign_views: PostgresCampaignsView
+    conversations: PostgresConversationsView
 
 
 async def get_services(request: Request) -> Services:

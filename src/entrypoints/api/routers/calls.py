@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import msgspec
 from fastapi import APIRouter, Response
 
@@ -25,11 +28,49 @@ async def active_calls(principal: PrincipalDep, services: ServicesDep) -> Respon
 async def get_call(call_sid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     call = await services.calls.get_call(principal.project_id, call_sid)
     if call is None:
-        raise ApiError(
-            404,
-            "CALL_NOT_FOUND",
-            "No such call in this project",
-            ["Check the CallSid; a call appears once its first callback was processed."],
-            {"call_sid": call_sid},
-        )
+        raise _not_found(call_sid)
     return Response(_json.encode(call), media_type="application/json")
+
+
+@router.get("/{call_sid}/events", summary="One call's events, in log order")
+async def call_events(call_sid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+    rows = await services.calls.call_feed(principal.project_id, call_sid)
+    if not rows:
+        raise _not_found(call_sid)
+    return Response(
+        _json.encode({"call_sid": call_sid, "events": rows}), media_type="application/json"
+    )
+
+
+@router.get("/{call_sid}/history", summary="The call as the log knew it at a time")
+async def call_history(
+    call_sid: str, principal: PrincipalDep, services: ServicesDep, as_of: datetime | None = None
+) -> Response:
+    """`as_of` (ISO 8601): the state after every event recorded by then, and those events."""
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    call = await asyncio.to_thread(
+        services.store.call_as_of, principal.project_id, call_sid, at=as_of
+    )
+    if call is None:
+        raise _not_found(call_sid)
+    events = await services.calls.call_feed(principal.project_id, call_sid, until=as_of)
+    state = {k: v for k, v in vars(call).items() if not k.startswith("_")}
+    body = {
+        "call_sid": call_sid,
+        "as_of": as_of,
+        "version": call.version,
+        "state": state,
+        "events": events,
+    }
+    return Response(_json.encode(body), media_type="application/json")
+
+
+def _not_found(call_sid: str) -> ApiError:
+    return ApiError(
+        404,
+        "CALL_NOT_FOUND",
+        "No such call in this project",
+        ["Check the CallSid; a call appears once its first callback was processed."],
+        {"call_sid": call_sid},
+    )

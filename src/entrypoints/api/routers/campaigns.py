@@ -29,6 +29,7 @@ from domain.campaign_handlers import handle, target_id
 from domain.campaign_limits import Limits
 from entrypoints.api.deps import PrincipalDep, Services, ServicesDep
 from entrypoints.api.errors import ApiError
+from entrypoints.api.paging import json_response
 from entrypoints.observability import trace_id_var
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
@@ -197,6 +198,19 @@ async def lifecycle(
         trace_id=trace_id_var.get(),
     )
     return await execute(services, principal, operation_id, command)
+
+
+@router.get("/{campaign_id}/stats", summary="Progress, results and attempts by status")
+async def stats(campaign_id: UUID, principal: PrincipalDep, services: ServicesDep) -> Response:
+    found = await services.campaign_views.campaign_stats(principal.project_id, str(campaign_id))
+    if found is None:
+        raise ApiError(
+            404,
+            "CAMPAIGN_NOT_FOUND",
+            "No such campaign in this project",
+            ["Check the campaign id; it must belong to this API key's project."],
+        )
+    return json_response(found)
 
 
 @router.get("/{campaign_id}", summary="A campaign's state and progress")

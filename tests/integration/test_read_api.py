@@ -1,0 +1,146 @@
+"""The read API over the views: delta feed, a call's events and history, conversations
+(seed 003's shape), messages and campaign stats; each scoped to the key's project."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from apiclient import serving
+
+from adapters.postgres.database import open_async_pool
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.projects import issue_api_key
+from domain_events import (
+    OTHER_PROJECT,
+    PROJECT,
+    call_events,
+    completed_campaign,
+    message_events,
+    outbound_sms,
+)
+from entrypoints.cli.projections import READ_MODELS
+from entrypoints.settings import Settings
+
+ALICE = "+14155551212"
+
+
+@pytest.fixture
+def keys(database_url: str) -> dict[str, str]:
+    """The fixed project ids the event builders use, each with an admin key."""
+    with psycopg.connect(database_url) as conn:
+        for i, pid in enumerate((PROJECT, OTHER_PROJECT)):
+            conn.execute(
+                "INSERT INTO projects (id, name, twilio_account_sid, twilio_auth_token)"
+                " VALUES (%s, %s, %s, 't')",
+                (pid, f"p{i}", f"AC{i:032d}"),
+            )
+    return {pid: issue_api_key(database_url, pid) for pid in (PROJECT, OTHER_PROJECT)}
+
+
+@pytest.fixture
+def history(database_url: str) -> Iterator[dict[str, Any]]:
+    store = PostgresEventStore(database_url)
+    campaign = completed_campaign()
+    _, sms = message_events(
+        "SM1", [("sent", {}), ("undelivered", {"error_code": 30003})], **outbound_sms(ALICE)
+    )
+    batches = [
+        campaign.events,
+        call_events("CA1", ["ringing", "in-progress", "completed"], to_number=ALICE),
+        sms,
+    ]
+    for events in batches:
+        with store.connection() as conn, conn.transaction():
+            store.append(conn.cursor(), events)
+
+    async def project_all() -> None:
+        pool = await open_async_pool(database_url)
+        items = await asyncio.to_thread(store.read, 0, None, 10_000)
+        for name, (_, make) in READ_MODELS.items():
+            await make(pool, name).apply(items)
+        await pool.close()
+
+    asyncio.run(project_all())
+    yield {"campaign_id": str(campaign.id), "store": store}
+    store.close()
+
+
+def test_reads_return_the_projects_data_and_nothing_of_anyone_elses(
+    settings: Settings, keys: dict[str, str], history: dict[str, Any]
+) -> None:
+    ours = {"Authorization": f"Bearer {keys[PROJECT]}"}
+    theirs = {"Authorization": f"Bearer {keys[OTHER_PROJECT]}"}
+
+    async def scenario() -> None:
+        async with serving(settings) as (client, _):
+            feed = (await client.get("/api/events?after_seq=0&limit=2", headers=ours)).json()
+            assert [i["type"] for i in feed["items"]] == ["call.created", "call.updated"]
+            rest = (
+                await client.get(f"/api/events?after_seq={feed['next_after_seq']}", headers=ours)
+            ).json()
+            ids = [i["id"] for i in feed["items"] + rest["items"]]
+            assert ids == sorted(set(ids))
+            assert all(i["entity"]["id"] == "CA1" for i in feed["items"] + rest["items"])
+
+            events = (await client.get("/api/calls/CA1/events", headers=ours)).json()["events"]
+            assert [e["status"] for e in events if e["event_type"] == "call.updated"][:3] == [
+                "ringing",
+                "in-progress",
+                None,
+            ]
+            ringing = events[1]
+            past = (
+                await client.get(
+                    "/api/calls/CA1/history", headers=ours, params={"as_of": ringing["recorded_at"]}
+                )
+            ).json()
+            now = (await client.get("/api/calls/CA1/history", headers=ours)).json()
+            assert past["state"]["status"] == "ringing"
+            assert len(past["events"]) == 2
+            assert now["state"]["status"] == "completed"
+            assert now["state"]["answered_at"] is not None
+
+            conversations = (await client.get("/api/conversations", headers=ours)).json()
+            (alice,) = [c for c in conversations["items"] if c["address"] == ALICE]
+            assert alice["total_calls"] == 1
+            assert alice["total_messages"] == 1
+            items = (
+                await client.get(
+                    f"/api/conversations/{alice['conversation_id']}/messages", headers=ours
+                )
+            ).json()["items"]
+            assert {i["kind"] for i in items} == {"call", "message"}
+
+            messages = (await client.get("/api/messages", headers=ours)).json()["items"]
+            assert [(m["message_sid"], m["status"], m["error_code"]) for m in messages] == [
+                ("SM1", "undelivered", 30003)
+            ]
+
+            stats = (
+                await client.get(f"/api/campaigns/{history['campaign_id']}/stats", headers=ours)
+            ).json()
+            assert stats["campaign"]["state"] == "completed"
+
+            # The other project sees none of it, in any endpoint.
+            assert (await client.get("/api/events?after_seq=0", headers=theirs)).json()[
+                "items"
+            ] == []
+            for path in (
+                "/api/calls/CA1/events",
+                "/api/calls/CA1/history",
+                f"/api/conversations/{alice['conversation_id']}/messages",
+                f"/api/campaigns/{history['campaign_id']}/stats",
+            ):
+                assert (await client.get(path, headers=theirs)).status_code == 404, path
+            assert (await client.get("/api/conversations", headers=theirs)).json()["items"] == []
+            assert (await client.get("/api/messages", headers=theirs)).json()["items"] == []
+
+            bad = await client.get("/api/messages?cursor=not-a-cursor", headers=ours)
+            assert bad.status_code == 422
+            assert bad.json()["error"]["code"] == "INVALID_CURSOR"
+
+    asyncio.run(scenario())
