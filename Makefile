@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install run test lint format schemas bench clean
+.PHONY: help install run test lint format schemas openapi bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +37,9 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 
 schemas: $(STAMP)  ## regenerate schemas/events/*.json from the event classes
 	$(BIN)/python -m ops.schemas
+
+openapi: $(STAMP)  ## export schemas/openapi.json from the app
+	$(BIN)/python -m ops.openapi
 
 bench: $(STAMP)  ## run ops/bench and write ops/bench/RESULTS.md
 	$(BIN)/python -m ops.bench

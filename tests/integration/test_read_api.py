@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,3 +145,67 @@ def test_reads_return_the_projects_data_and_nothing_of_anyone_elses(
             assert bad.json()["error"]["code"] == "INVALID_CURSOR"
 
     asyncio.run(scenario())
+
+
+def test_calls_can_be_filtered_and_paged_without_gaps_or_repeats(
+    settings: Settings, keys: dict[str, str], database_url: str
+) -> None:
+    store = PostgresEventStore(database_url)
+    for n in range(7):
+        events = call_events(
+            f"CA{n}",
+            ["ringing", "busy" if n % 2 else "completed"],
+            direction="inbound" if n < 3 else "outbound-api",
+            to_number=f"+1415555000{n}",
+        )
+        with store.connection() as conn, conn.transaction():
+            store.append(conn.cursor(), events)
+
+    async def scenario() -> None:
+        pool = await open_async_pool(database_url)
+        await READ_MODELS["calls_view"][1](pool, "calls_view").apply(
+            await asyncio.to_thread(store.read, 0, None, 10_000)
+        )
+        await pool.close()
+        ours = {"Authorization": f"Bearer {keys[PROJECT]}"}
+        async with serving(settings) as (client, app):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+                body = (await client.get("/api/calls", headers=ours, params=params)).json()
+                seen += [c["call_sid"] for c in body["items"]]
+                cursor = body["next_cursor"]
+                if cursor is None:
+                    break
+            assert sorted(seen) == [f"CA{n}" for n in range(7)]
+            assert len(seen) == len(set(seen))
+
+            busy = (await client.get("/api/calls", headers=ours, params={"status": "busy"})).json()[
+                "items"
+            ]
+            assert {c["call_sid"] for c in busy} == {"CA1", "CA3", "CA5"}
+            inbound = (
+                await client.get("/api/calls", headers=ours, params={"direction": "inbound"})
+            ).json()["items"]
+            assert {c["call_sid"] for c in inbound} == {"CA0", "CA1", "CA2"}
+            by_number = (
+                await client.get("/api/calls", headers=ours, params={"number": "+14155550004"})
+            ).json()["items"]
+            assert [c["call_sid"] for c in by_number] == ["CA4"]
+
+            # SSE keeps only the requested types, and still resumes past the others.
+            stream = app.state.services.hub.stream(PROJECT, 0, frozenset({"call.created"}))
+            frames = []
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    frames.append(await asyncio.wait_for(anext(stream), timeout=1.0))
+            await stream.aclose()
+            created = [f for f in frames if b"event: " in f]
+            assert len(created) == 7
+            assert all(b"event: call.created" in f for f in created)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        store.close()

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
 from adapters.postgres.view_support import PostgresView
 from projections.calls_view import ACTIVE_STATUSES, CallRow, CallsViewProjection, FeedRow
 from projections.positioned import PositionedEvent
@@ -100,6 +101,49 @@ class PostgresCallsView(PostgresView):
             rows = await cur.fetchall()
         return [_decode_call(r) for r in rows]
 
+    async def list_calls(
+        self,
+        project_id: str,
+        *,
+        status: str | None = None,
+        direction: str | None = None,
+        campaign_id: str | None = None,
+        number: str | None = None,
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[CallRow]:
+        """Newest first by (started_at, call_sid); `number` matches either party."""
+        where = ["project_id = %s"]
+        args: list[Any] = [project_id]
+        for clause, value in (
+            ("status = %s", status),
+            ("direction = %s", direction),
+            ("campaign_id = %s", campaign_id),
+            ("started_at >= %s", started_from),
+            ("started_at < %s", started_to),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        if number is not None:
+            where.append("(from_number = %s OR to_number = %s)")
+            args += [number, number]
+        if cursor is not None:
+            at, (sid,) = decode_cursor(cursor, 1)
+            where.append("(started_at, call_sid) < (%s, %s)")
+            args += [at, sid]
+        limit = clamp(limit)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT * FROM calls WHERE {' AND '.join(where)}"
+                " ORDER BY started_at DESC, call_sid DESC LIMIT %s",
+                (*args, limit + 1),
+            )
+            rows = [_decode_call(r) for r in await cur.fetchall()]
+        return page(rows, limit, _call_cursor)
+
     async def call_feed(
         self, project_id: str, call_sid: str, *, until: datetime | None = None
     ) -> list[dict[str, Any]]:
@@ -146,3 +190,8 @@ def _feed_params(f: FeedRow) -> list[Any]:
         _json.encode(f.payload).decode(),
         _json.encode(f.snapshot).decode(),
     ]
+
+
+def _call_cursor(row: CallRow) -> str:
+    assert row.started_at is not None
+    return encode_cursor(row.started_at, row.call_sid)

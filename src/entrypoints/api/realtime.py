@@ -31,6 +31,12 @@ def envelope(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def wanted(row: dict[str, Any], types: frozenset[str]) -> bool:
+    """No filter, an exact event type (`call.updated`), or an entity prefix (`recording`)."""
+    kind = str(row["event_type"])
+    return not types or kind in types or kind.split(".", 1)[0] in types
+
+
 def sse_frame(row: dict[str, Any]) -> bytes:
     data = _json.encode(envelope(row)).decode()
     return f"id: {row['position']}\nevent: {row['event_type']}\ndata: {data}\n\n".encode()
@@ -92,9 +98,12 @@ class RealtimeHub:
     def unsubscribe(self, sub: Subscriber) -> None:
         self._subscribers.get(sub.project_id, set()).discard(sub)
 
-    async def stream(self, project_id: str, after: int | None) -> AsyncIterator[bytes]:
+    async def stream(
+        self, project_id: str, after: int | None, types: frozenset[str] = frozenset()
+    ) -> AsyncIterator[bytes]:
         """Backlog from PostgreSQL, then live: subscribing first means nothing falls between,
-        and the cursor drops what both paths deliver."""
+        and the cursor drops what both paths deliver. `types` keeps only matching events;
+        the cursor still moves past the others, so a resume never re-sends them."""
         sub = self.subscribe(project_id)
         try:
             cursor = self.position if after is None else after
@@ -102,7 +111,8 @@ class RealtimeHub:
             while True:
                 rows = await self.view.feed(cursor, 500, project_id=project_id)
                 for row in rows:
-                    yield sse_frame(row)
+                    if wanted(row, types):
+                        yield sse_frame(row)
                     cursor = row["position"]
                 if len(rows) < 500:
                     break
@@ -113,7 +123,8 @@ class RealtimeHub:
                     yield b": heartbeat\n\n"
                     continue
                 if row["position"] > cursor:
-                    yield sse_frame(row)
+                    if wanted(row, types):
+                        yield sse_frame(row)
                     cursor = row["position"]
         finally:
             self.unsubscribe(sub)

@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Annotated
 
 import msgspec
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from entrypoints.api.deps import PrincipalDep, ServicesDep
 from entrypoints.api.errors import ApiError
+from entrypoints.api.paging import paged
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 _json = msgspec.json.Encoder()
+
+
+@router.get("", summary="Calls, newest first, by status, direction, campaign, number, time")
+async def list_calls(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    status: str | None = None,
+    direction: str | None = None,
+    campaign_id: str | None = None,
+    number: Annotated[str | None, Query(description="Either party, E.164")] = None,
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    return await paged(
+        services.calls.list_calls(
+            principal.project_id,
+            status=status,
+            direction=direction,
+            campaign_id=campaign_id,
+            number=number,
+            started_from=started_from,
+            started_to=started_to,
+            limit=limit,
+            cursor=cursor,
+        )
+    )
 
 
 @router.get("/active", summary="Calls not yet final, newest first")

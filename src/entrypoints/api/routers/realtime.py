@@ -19,8 +19,13 @@ async def token(principal: PrincipalDep, services: ServicesDep) -> dict[str, obj
 
 @router.get("/stream", summary="Server-sent events of this project, resumable by id")
 async def stream(
-    request: Request, services: ServicesDep, token: str | None = None, after: int | None = None
+    request: Request,
+    services: ServicesDep,
+    token: str | None = None,
+    after: int | None = None,
+    types: str | None = None,
 ) -> StreamingResponse:
+    """`types`: comma-separated event types or entity prefixes (`call.updated,recording`)."""
     project_id = services.tokens.verify(token) if token else None
     if project_id is None:
         key = request.headers.get("authorization", "").partition(" ")[2].strip()
@@ -36,7 +41,9 @@ async def stream(
     last_event_id = request.headers.get("last-event-id")
     resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
     return StreamingResponse(
-        services.hub.stream(project_id, resume),
+        services.hub.stream(
+            project_id, resume, frozenset(t.strip() for t in (types or "").split(",") if t.strip())
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
