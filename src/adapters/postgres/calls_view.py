@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
+from adapters.postgres.paging import Page, keyset_page
 from adapters.postgres.view_support import PostgresView
 from projections.calls_view import ACTIVE_STATUSES, CallRow, CallsViewProjection, FeedRow
 from projections.positioned import PositionedEvent
@@ -130,19 +130,16 @@ class PostgresCallsView(PostgresView):
         if number is not None:
             where.append("(from_number = %s OR to_number = %s)")
             args += [number, number]
-        if cursor is not None:
-            at, (sid,) = decode_cursor(cursor, 1)
-            where.append("(started_at, call_sid) < (%s, %s)")
-            args += [at, sid]
-        limit = clamp(limit)
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT * FROM calls WHERE {' AND '.join(where)}"
-                " ORDER BY started_at DESC, call_sid DESC LIMIT %s",
-                (*args, limit + 1),
-            )
-            rows = [_decode_call(r) for r in await cur.fetchall()]
-        return page(rows, limit, _call_cursor)
+        return await keyset_page(
+            self.pool,
+            "SELECT * FROM calls",
+            where,
+            args,
+            ("started_at", "call_sid"),
+            _decode_call,
+            limit=limit,
+            cursor=cursor,
+        )
 
     async def call_feed(
         self, project_id: str, call_sid: str, *, until: datetime | None = None
@@ -190,8 +187,3 @@ def _feed_params(f: FeedRow) -> list[Any]:
         _json.encode(f.payload).decode(),
         _json.encode(f.snapshot).decode(),
     ]
-
-
-def _call_cursor(row: CallRow) -> str:
-    assert row.started_at is not None
-    return encode_cursor(row.started_at, row.call_sid)

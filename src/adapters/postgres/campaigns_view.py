@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
+from adapters.postgres.paging import Page, keyset_page
 from adapters.postgres.view_support import (
     PostgresView,
     claim_position,
@@ -202,21 +202,16 @@ class PostgresCampaignsView(PostgresView):
     async def list_campaigns(
         self, project_id: str, limit: int = 50, cursor: str | None = None
     ) -> Page[CampaignRow]:
-        limit = clamp(limit)
-        where = "project_id = %s"
-        args: list[Any] = [project_id]
-        if cursor is not None:
-            at, (cid,) = decode_cursor(cursor, 1)
-            where += " AND (created_at, campaign_id) < (%s, %s::uuid)"
-            args += [at, cid]
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT {', '.join(_CAMPAIGN)} FROM campaigns WHERE {where}"
-                " ORDER BY created_at DESC, campaign_id DESC LIMIT %s",
-                (*args, limit + 1),
-            )
-            rows = [decode(CampaignRow, r) for r in await cur.fetchall()]
-        return page(rows, limit, _campaign_cursor)
+        return await keyset_page(
+            self.pool,
+            f"SELECT {', '.join(_CAMPAIGN)} FROM campaigns",
+            ["project_id = %s"],
+            [project_id],
+            ("created_at", "campaign_id"),
+            lambda r: decode(CampaignRow, r),
+            limit=limit,
+            cursor=cursor,
+        )
 
     async def list_attempts(
         self,
@@ -229,31 +224,18 @@ class PostgresCampaignsView(PostgresView):
         """A campaign's attempts (campaign_results), latest scheduled first."""
         if not is_uuid(campaign_id):
             return Page()
-        limit = clamp(limit)
         where = ["campaign_id = %s", "project_id = %s"]
         args: list[Any] = [campaign_id, project_id]
         if status is not None:
             where.append("status = %s")
             args.append(status)
-        if cursor is not None:
-            at, (aid,) = decode_cursor(cursor, 1)
-            where.append("(scheduled_at, attempt_id) < (%s, %s)")
-            args += [at, aid]
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT {', '.join(_ATTEMPT)} FROM campaign_results WHERE {' AND '.join(where)}"
-                " ORDER BY scheduled_at DESC, attempt_id DESC LIMIT %s",
-                (*args, limit + 1),
-            )
-            rows = [decode(AttemptRow, r) for r in await cur.fetchall()]
-        return page(rows, limit, _attempt_cursor)
-
-
-def _campaign_cursor(row: CampaignRow) -> str:
-    assert row.created_at is not None
-    return encode_cursor(row.created_at, row.campaign_id)
-
-
-def _attempt_cursor(row: AttemptRow) -> str:
-    assert row.scheduled_at is not None
-    return encode_cursor(row.scheduled_at, row.attempt_id)
+        return await keyset_page(
+            self.pool,
+            f"SELECT {', '.join(_ATTEMPT)} FROM campaign_results",
+            where,
+            args,
+            ("scheduled_at", "attempt_id"),
+            lambda r: decode(AttemptRow, r),
+            limit=limit,
+            cursor=cursor,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
+from adapters.postgres.paging import Page, keyset_page
 from adapters.postgres.view_support import (
     PostgresView,
     claim_position,
@@ -132,22 +132,16 @@ class PostgresConversationsView(PostgresView):
         self, project_id: str, limit: int = 50, cursor: str | None = None
     ) -> Page[ConversationRow]:
         """GET /api/conversations: most recent activity first, with the recounted totals."""
-        limit = clamp(limit)
-        where = "project_id = %s"
-        args: list[Any] = [project_id]
-        if cursor is not None:
-            at, (cid,) = decode_cursor(cursor, 1)
-            where += " AND (last_activity_at, conversation_id) < (%s, %s::uuid)"
-            args += [at, cid]
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT {', '.join(_CONVERSATION)} FROM conversations WHERE {where}"
-                " AND last_activity_at IS NOT NULL"
-                " ORDER BY last_activity_at DESC, conversation_id DESC LIMIT %s",
-                (*args, limit + 1),
-            )
-            rows = [decode(ConversationRow, r) for r in await cur.fetchall()]
-        return page(rows, limit, _conversation_cursor)
+        return await keyset_page(
+            self.pool,
+            f"SELECT {', '.join(_CONVERSATION)} FROM conversations",
+            ["project_id = %s", "last_activity_at IS NOT NULL"],
+            [project_id],
+            ("last_activity_at", "conversation_id"),
+            lambda r: decode(ConversationRow, r),
+            limit=limit,
+            cursor=cursor,
+        )
 
     async def get_conversation(
         self, project_id: str, conversation_id: str
@@ -173,28 +167,13 @@ class PostgresConversationsView(PostgresView):
         """GET /api/conversations/:id/messages: the calls and messages, newest first."""
         if not is_uuid(conversation_id):
             return Page()
-        limit = clamp(limit)
-        where = "project_id = %s AND conversation_id = %s"
-        args: list[Any] = [project_id, conversation_id]
-        if cursor is not None:
-            at, (kind, sid) = decode_cursor(cursor, 2)
-            where += " AND (occurred_at, kind, sid) < (%s, %s, %s)"
-            args += [at, kind, sid]
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT {', '.join(_ITEM)} FROM conversation_items WHERE {where}"
-                " ORDER BY occurred_at DESC, kind DESC, sid DESC LIMIT %s",
-                (*args, limit + 1),
-            )
-            rows = [decode(ItemRow, r) for r in await cur.fetchall()]
-        return page(rows, limit, _item_cursor)
-
-
-def _conversation_cursor(row: ConversationRow) -> str:
-    assert row.last_activity_at is not None
-    return encode_cursor(row.last_activity_at, row.conversation_id)
-
-
-def _item_cursor(row: ItemRow) -> str:
-    assert row.occurred_at is not None
-    return encode_cursor(row.occurred_at, row.kind, row.sid)
+        return await keyset_page(
+            self.pool,
+            f"SELECT {', '.join(_ITEM)} FROM conversation_items",
+            ["project_id = %s", "conversation_id = %s"],
+            [project_id, conversation_id],
+            ("occurred_at", "kind", "sid"),
+            lambda r: decode(ItemRow, r),
+            limit=limit,
+            cursor=cursor,
+        )

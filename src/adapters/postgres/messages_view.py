@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.postgres.paging import Page, clamp, decode_cursor, encode_cursor, page
+from adapters.postgres.paging import Page, keyset_page
 from adapters.postgres.view_support import (
     PostgresView,
     columns,
@@ -93,24 +93,21 @@ class PostgresMessagesView(PostgresView):
         cursor: str | None = None,
     ) -> Page[MessageRow]:
         """A project's messages, newest first, optionally of one status (seed 000's index)."""
-        limit = clamp(limit)
         where = ["project_id = %s"]
         args: list[Any] = [project_id]
         if status is not None:
             where.append("status = %s")
             args.append(status)
-        if cursor is not None:
-            at, (sid,) = decode_cursor(cursor, 1)
-            where.append("(created_at, message_sid) < (%s, %s)")
-            args += [at, sid]
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT {', '.join(_MESSAGE)} FROM messages WHERE {' AND '.join(where)}"
-                " ORDER BY created_at DESC, message_sid DESC LIMIT %s",
-                (*args, limit + 1),
-            )
-            rows = [decode(MessageRow, r) for r in await cur.fetchall()]
-        return page(rows, limit, _cursor)
+        return await keyset_page(
+            self.pool,
+            f"SELECT {', '.join(_MESSAGE)} FROM messages",
+            where,
+            args,
+            ("created_at", "message_sid"),
+            lambda r: decode(MessageRow, r),
+            limit=limit,
+            cursor=cursor,
+        )
 
     async def deliveries(self, project_id: str, message_sid: str) -> list[DeliveryRow]:
         """The statuses a message reached, in the order they were first recorded."""
@@ -130,8 +127,3 @@ class PostgresMessagesView(PostgresView):
                 (project_id, message_sid),
             )
             return [decode(struct, r) for r in await cur.fetchall()]
-
-
-def _cursor(row: MessageRow) -> str:
-    assert row.created_at is not None
-    return encode_cursor(row.created_at, row.message_sid)

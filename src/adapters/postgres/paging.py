@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 MAX_LIMIT = 500
@@ -55,3 +55,39 @@ def page(rows: list[T], limit: int, cursor_of: Callable[[T], str]) -> Page[T]:
         return Page(rows, None)
     kept = rows[:limit]
     return Page(kept, cursor_of(kept[-1]))
+
+
+async def keyset_page(
+    pool: Any,
+    select: str,
+    where: Sequence[str],
+    args: Sequence[Any],
+    order: Sequence[str],
+    decode_row: Callable[[Any], T],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """Newest first by `order` (a time column, then key columns that break ties), resuming
+    after the cursor's row. The order columns must also be attributes of the decoded rows:
+    the next cursor is read from the last row kept."""
+    limit = clamp(limit)
+    where, args = list(where), list(args)
+    if cursor is not None:
+        at, keys = decode_cursor(cursor, len(order) - 1)
+        where.append(f"({', '.join(order)}) < ({', '.join(['%s'] * len(order))})")
+        args += [at, *keys]
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"{select} WHERE {' AND '.join(where)}"
+            f" ORDER BY {', '.join(f'{c} DESC' for c in order)} LIMIT %s",
+            (*args, limit + 1),
+        )
+        rows = [decode_row(r) for r in await cur.fetchall()]
+    return page(
+        rows,
+        limit,
+        lambda row: encode_cursor(
+            getattr(row, order[0]), *(str(getattr(row, k)) for k in order[1:])
+        ),
+    )
