@@ -95,41 +95,46 @@ def _insert_key(conn: psycopg.Connection[Any], project_id: str, role: str) -> st
 
 
 class ProjectDirectory:
-    """Async lookups on the request path, cached briefly so a webhook costs one INSERT."""
+    """Async lookups on the request path, cached briefly so a webhook costs one INSERT.
 
-    def __init__(self, pool: Any, ttl_seconds: float = 30.0) -> None:
+    Misses are cached too (a retrying misconfigured sender costs no query), so the cache is
+    bounded: a caller spraying random keys cannot grow it without limit.
+    """
+
+    def __init__(self, pool: Any, ttl_seconds: float = 30.0, max_entries: int = 10_000) -> None:
         self.pool = pool
         self.ttl = ttl_seconds
-        self._accounts: dict[str, tuple[float, Project | None]] = {}
-        self._keys: dict[bytes, tuple[float, Principal | None]] = {}
+        self.max_entries = max_entries
+        self._cache: dict[tuple[str, Any], tuple[float, Any]] = {}
 
     async def by_account_sid(self, account_sid: str) -> Project | None:
-        hit = self._accounts.get(account_sid)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT id::text AS id, name, twilio_account_sid, twilio_auth_token,"
-                " provider_api_url FROM projects WHERE twilio_account_sid = %s",
-                (account_sid,),
-            )
-            row = await cur.fetchone()
-        project = Project(**row) if row else None
-        self._accounts[account_sid] = (time.monotonic() + self.ttl, project)
-        return project
+        row = await self._lookup(
+            "SELECT id::text AS id, name, twilio_account_sid, twilio_auth_token,"
+            " provider_api_url FROM projects WHERE twilio_account_sid = %s",
+            account_sid,
+        )
+        return Project(**row) if row else None
 
     async def by_api_key(self, key: str) -> Principal | None:
-        digest = hash_key(key)
-        hit = self._keys.get(digest)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
+        row = await self._lookup(
+            "SELECT project_id::text AS project_id, role, id::text AS key_id FROM api_keys"
+            " WHERE key_hash = %s AND revoked_at IS NULL",
+            hash_key(key),
+        )
+        return Principal(**row) if row else None
+
+    async def _lookup(self, query: str, value: Any) -> dict[str, Any] | None:
+        now = time.monotonic()
+        hit = self._cache.get((query, value))
+        if hit and hit[0] > now:
+            row: dict[str, Any] | None = hit[1]
+            return row
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT project_id::text AS project_id, role, id::text AS key_id FROM api_keys"
-                " WHERE key_hash = %s AND revoked_at IS NULL",
-                (digest,),
-            )
+            cur = await conn.execute(query, (value,))
             row = await cur.fetchone()
-        principal = Principal(**row) if row else None
-        self._keys[digest] = (time.monotonic() + self.ttl, principal)
-        return principal
+        if len(self._cache) >= self.max_entries:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()
+        self._cache[(query, value)] = (now + self.ttl, row)
+        return row
