@@ -17,18 +17,15 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.event_store import PostgresEventStore
+from projections.ports import ProjectionSink
 from projections.positioned import PositionedEvent
 
 SHADOW = "rebuild"
 Progress = Callable[[int, int], None]
 
 
-class Sink(Protocol):
-    """What a rebuildable sink offers (PostgresCallsView and its kin)."""
-
-    name: str
-
-    async def apply(self, items: Sequence[PositionedEvent]) -> int: ...
+class Sink(ProjectionSink, Protocol):
+    """A projection sink that can also apply inside the caller's transaction."""
 
     async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int: ...
 

@@ -8,6 +8,7 @@ from datetime import time
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import msgspec
 from fastapi import APIRouter, Header, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -104,7 +105,7 @@ async def execute(
     created: bool = False,
 ) -> Response:
     op = operation_id or f"api:{uuid.uuid4()}"
-    command = type(command)(**{**_fields(command), "operation_id": op})
+    command = msgspec.structs.replace(command, operation_id=op)
     try:
         ran = await asyncio.to_thread(
             services.commands.run,
@@ -126,10 +127,6 @@ async def execute(
     return JSONResponse(
         jsonable_encoder(body), status_code=201 if created else 200, headers=headers
     )
-
-
-def _fields(command: Any) -> dict[str, Any]:
-    return {f: getattr(command, f) for f in command.__struct_fields__}
 
 
 def _limits(data: LimitsIn) -> Limits:
