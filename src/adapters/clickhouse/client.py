@@ -31,11 +31,12 @@ def _is_code(line: str) -> bool:
 class ClickHouse:
     """Serializes calls: chDB's in-process session is not safe to share across threads."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, database: str | None = None) -> None:
+        """`database` overrides the URL's: a rebuild writes a shadow database this way."""
         self.url = url
         if url.startswith("chdb://"):
             Path(url.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
-        self.client: Any = clickhouse_connect.get_client(dsn=url)
+        self.client: Any = clickhouse_connect.get_client(dsn=url, database=database)
         self._lock = threading.Lock()
 
     def command(self, sql: str) -> Any:

@@ -89,13 +89,19 @@ class ClickHouseFacts:
     replay changes nothing a FINAL or uniqExact query can see (ADR 0005).
 
     A batch may start in the middle of a call: the call's state comes from a bounded cache
-    of recently touched calls, else from `calls` FINAL."""
+    of recently touched calls, else from `calls` FINAL.
+
+    Every batch is written under `gate`: a rebuild in the same process holds it to pause
+    this sink while it swaps the tables (ADR 0007)."""
 
     name = "clickhouse:facts"
 
-    def __init__(self, ch: ClickHouse, *, cache_size: int = 50_000) -> None:
+    def __init__(
+        self, ch: ClickHouse, *, cache_size: int = 50_000, gate: asyncio.Lock | None = None
+    ) -> None:
         self.ch = ch
         self.cache_size = cache_size
+        self.gate = gate or asyncio.Lock()
         self._calls: OrderedDict[CallKey, CallRow] = OrderedDict()
 
     async def position(self) -> int:
@@ -106,7 +112,8 @@ class ClickHouseFacts:
         if not items:
             return await self.position()
         try:
-            await asyncio.to_thread(self._write, items)
+            async with self.gate:
+                await asyncio.to_thread(self._write, items)
         except BaseException:
             self._calls.clear()  # the fold mutates cached rows; the tables are the truth
             raise

@@ -122,7 +122,7 @@ async def _move(conn: AsyncConnection[Any], tables: Sequence[str], src: str, dst
             )
 
 
-async def _replay(
+async def replay(
     store: PostgresEventStore,
     apply: Callable[[list[PositionedEvent]], Awaitable[int]],
     position: int,
@@ -130,6 +130,7 @@ async def _replay(
     batch: int,
     progress: Progress | None,
 ) -> int:
+    """Apply the store after `position` in batches; returns the last position applied."""
     while True:
         items = await asyncio.to_thread(store.read, position, None, batch)
         if not items:
@@ -170,7 +171,7 @@ async def rebuild(
     try:
         sink = make_sink(pool, f"{name}:{SHADOW}")
         head = await asyncio.to_thread(store.head)
-        position = await _replay(store, sink.apply, 0, head, batch, progress)
+        position = await replay(store, sink.apply, 0, head, batch, progress)
         if not swap:
             return position
         return await _swap(database_url, store, sink, name, tables, position, head, batch, progress)
@@ -201,7 +202,7 @@ async def _swap(
             "SELECT position FROM stream_positions WHERE name = %s FOR UPDATE", (name,)
         )  # the live projection waits here
         await conn.execute(f"SET LOCAL search_path = {SHADOW}, public")
-        position = await _replay(
+        position = await replay(
             store, lambda items: sink.apply_in(conn, items), position, head, batch, progress
         )
         await conn.execute("SET LOCAL search_path = public")

@@ -25,7 +25,9 @@ from entrypoints.api.deps import Services
 from entrypoints.api.errors import install_error_handlers
 from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.realtime import RealtimeHub
+from entrypoints.api.rebuild_job import FactsRebuildJob
 from entrypoints.api.routers import (
+    admin,
     calls,
     campaigns,
     conversations,
@@ -78,8 +80,17 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             asyncio.create_task(hub.run(stop)),
             asyncio.create_task(listen(settings.database_url, FEED_CHANNEL, hub.wake, stop)),
         ]
+        # The ClickHouse rebuild runs here when this process owns chDB, pausing the live
+        # projection through its gate for the swap; with a server URL it needs no pause.
+        gate = asyncio.Lock()
         if own_clickhouse:
-            tasks.append(asyncio.create_task(clickhouse_projection(settings, stop)))
+            tasks.append(asyncio.create_task(clickhouse_projection(settings, stop, gate)))
+        if own_clickhouse or not settings.clickhouse_is_embedded:
+            app.state.clickhouse_rebuild = FactsRebuildJob(
+                settings.clickhouse_url or settings.embedded_clickhouse_url(),
+                settings.database_url,
+                (lambda: gate) if own_clickhouse else contextlib.nullcontext,
+            )
         # Long-lived objects made at start-up never need the cyclic GC again, and fewer
         # gen-0 passes keep request tail latency down.
         gc.collect()
@@ -89,6 +100,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             yield
         finally:
             stop.set()
+            if job := getattr(app.state, "clickhouse_rebuild", None):
+                await job.stop()
             await drain(tasks)
             await pool.close()
             store.close()
@@ -101,6 +114,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
     )
     install_error_handlers(app)
     for module in (
+        admin,
         webhooks,
         calls,
         events,

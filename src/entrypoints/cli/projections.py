@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+import time
 from typing import Any
 
+import httpx
+
+from adapters.clickhouse.rebuild import rebuild_facts
 from adapters.postgres.calls_view import PostgresCallsView
 from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.conversations_view import PostgresConversationsView
@@ -35,6 +40,9 @@ READ_MODELS: dict[str, tuple[list[str], MakeSink]] = {
         lambda pool, name: PostgresConversationsView(pool, name),
     ),
 }
+# The ClickHouse facts (ADR 0007): with embedded chDB, rebuilt inside the API process.
+CLICKHOUSE = "clickhouse_facts"
+REBUILD_PATH = "/api/admin/projections/clickhouse_facts/rebuild"
 
 
 def add_parser(sub: Any) -> None:
@@ -44,8 +52,19 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=status)
     r = psub.add_parser("rebuild", help="replay the event store into a fresh copy, then swap")
-    r.add_argument("name", choices=sorted(READ_MODELS))
-    r.add_argument("--batch-size", type=int, default=5_000, help="events per transaction")
+    r.add_argument("name", choices=[*sorted(READ_MODELS), CLICKHOUSE])
+    r.add_argument(
+        "--batch-size", type=int, help="events per transaction or insert (5,000; 10,000 for CH)"
+    )
+    r.add_argument(
+        "--api-url",
+        help=f"{CLICKHOUSE} with embedded chDB: the running API (default http://SB_HOST:SB_PORT)",
+    )
+    r.add_argument(
+        "--api-key",
+        default=os.environ.get("SB_API_KEY"),
+        help=f"{CLICKHOUSE} with embedded chDB: an admin API key (default $SB_API_KEY)",
+    )
     r.set_defaults(func=rebuild_command)
 
 
@@ -69,6 +88,10 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.name == CLICKHOUSE:
+        if settings.clickhouse_is_embedded:
+            return _rebuild_through_api(args, settings)
+        return _rebuild_clickhouse(args, settings)
     tables, make_sink = READ_MODELS[args.name]
     engines = start_database(settings)
     store = PostgresEventStore(engines.database_url)
@@ -81,7 +104,7 @@ def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
                 name=args.name,
                 tables=tables,
                 make_sink=make_sink,
-                batch=args.batch_size,
+                batch=args.batch_size or 5_000,
                 progress=bar,
             )
         )
@@ -94,3 +117,82 @@ def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _rebuild_clickhouse(args: argparse.Namespace, settings: Settings) -> int:
+    """A ClickHouse server: any process may write it, so rebuild from here."""
+    assert settings.clickhouse_url
+    engines = start_database(settings)
+    store = PostgresEventStore(engines.database_url)
+    bar = ProgressBar(f"rebuilding {CLICKHOUSE}")
+    try:
+        position = asyncio.run(
+            rebuild_facts(
+                settings.clickhouse_url, store, batch=args.batch_size or 10_000, progress=bar
+            )
+        )
+    finally:
+        bar.close()
+        store.close()
+        engines.stop()
+    print(f"{CLICKHOUSE} rebuilt up to position {position:,} and swapped in", file=sys.stderr)
+    return 0
+
+
+def _rebuild_through_api(args: argparse.Namespace, settings: Settings) -> int:
+    """Embedded chDB opens from one process only, the API's: ask it, then follow progress."""
+    base = (args.api_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    if not args.api_key:
+        print(
+            f"error: with embedded chDB the rebuild runs inside the API process ({base});"
+            " pass an admin key with --api-key or SB_API_KEY",
+            file=sys.stderr,
+        )
+        return 2
+    headers = {"Authorization": f"Bearer {args.api_key}"}
+    params = {"batch_size": args.batch_size} if args.batch_size else {}
+    bar = ProgressBar(f"rebuilding {CLICKHOUSE}")
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            status = _json(client.post(REBUILD_PATH, params=params))
+            while status["state"] == "running":
+                if status["total"]:
+                    bar(status["done"], status["total"])
+                time.sleep(0.5)
+                status = _json(client.get(REBUILD_PATH))
+            if status["state"] == "done":
+                bar(status["done"], status["total"])
+    except httpx.TransportError as exc:
+        print(
+            f"error: cannot reach the API at {base} ({exc}); is `switchboard up` running?",
+            file=sys.stderr,
+        )
+        return 1
+    except _Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        bar.close()
+    if status["state"] != "done":
+        print(f"error: the rebuild failed: {status['error']}", file=sys.stderr)
+        return 1
+    print(
+        f"{CLICKHOUSE} rebuilt up to position {status['position']:,} and swapped in",
+        file=sys.stderr,
+    )
+    return 0
+
+
+class _Refused(Exception):
+    pass
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
+    if response.is_error:
+        err = body.get("error", {})
+        fixes = " ".join(err.get("human_how_to_fix", []))
+        raise _Refused(
+            f"{response.status_code} {err.get('code')}: {err.get('human_title')}. {fixes}"
+        )
+    return body

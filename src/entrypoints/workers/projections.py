@@ -50,18 +50,23 @@ async def run_projection(
         await jetstream.close()
 
 
-async def clickhouse_projection(settings: Settings, stop: asyncio.Event) -> None:
-    """The ClickHouse projection, led by one process among all that could run it."""
+async def clickhouse_projection(
+    settings: Settings, stop: asyncio.Event, gate: asyncio.Lock | None = None
+) -> None:
+    """The ClickHouse projection, led by one process among all that could run it; holding
+    `gate` pauses it (a rebuild's swap)."""
     assert settings.database_url, "needs DATABASE_URL"
     await run_as_leader(
         settings.database_url,
         f"projection:{ClickHouseFacts.name}",
-        lambda leading: _clickhouse_projection(settings, leading),
+        lambda leading: _clickhouse_projection(settings, leading, gate),
         stop,
     )
 
 
-async def _clickhouse_projection(settings: Settings, stop: asyncio.Event) -> None:
+async def _clickhouse_projection(
+    settings: Settings, stop: asyncio.Event, gate: asyncio.Lock | None
+) -> None:
     assert settings.database_url, "needs DATABASE_URL"
     assert settings.nats_url, "needs NATS_URL"
     url = settings.clickhouse_url or settings.embedded_clickhouse_url()
@@ -70,7 +75,9 @@ async def _clickhouse_projection(settings: Settings, stop: asyncio.Event) -> Non
         return
     store = await asyncio.to_thread(PostgresEventStore, settings.database_url, 1)
     try:
-        await run_projection(ClickHouseFacts(ch), store, settings.nats_url, stop, batch_size=10_000)
+        await run_projection(
+            ClickHouseFacts(ch, gate=gate), store, settings.nats_url, stop, batch_size=10_000
+        )
     finally:
         store.close()
         ch.close()
