@@ -37,8 +37,9 @@ _UPSERT_CAMPAIGN = upsert_sql("campaigns", _CAMPAIGN_WRITTEN, ("project_id", "ca
 _UPSERT_CONTACT = upsert_sql(
     "campaign_contacts", _CONTACT, ("project_id", "campaign_id", "contact_id")
 )
+# created_at is the partition key (0011): set once, so the upsert never moves a row.
 _UPSERT_ATTEMPT = upsert_sql(
-    "campaign_results", _ATTEMPT, ("project_id", "campaign_id", "attempt_id")
+    "campaign_results", _ATTEMPT, ("project_id", "campaign_id", "attempt_id", "created_at")
 )
 
 _FINAL = ", ".join(f"'{s}'" for s in FINAL_STATUSES)

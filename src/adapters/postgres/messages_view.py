@@ -25,8 +25,9 @@ _MESSAGE = columns(MessageRow)
 _DELIVERY = columns(DeliveryRow)
 _ERROR = columns(ErrorRow)
 _UPSERT_MESSAGE = upsert_sql("messages", _MESSAGE, ("project_id", "message_sid"))
+# recorded_at is the partition key (0011): set once, so the upsert never moves a row.
 _UPSERT_DELIVERY = upsert_sql(
-    "message_deliveries", _DELIVERY, ("project_id", "message_sid", "status")
+    "message_deliveries", _DELIVERY, ("project_id", "message_sid", "status", "recorded_at")
 )
 _UPSERT_ERROR = upsert_sql("message_errors", _ERROR, ("project_id", "message_sid", "error_code"))
 _KEYS = " WHERE (project_id, message_sid) IN (SELECT * FROM unnest(%s::uuid[], %s::text[]))"

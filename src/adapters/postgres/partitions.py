@@ -11,7 +11,15 @@ import psycopg
 from psycopg import sql
 
 log = logging.getLogger(__name__)
-PARTITIONED = ("call_events",)
+# Partitioned tables (migrations 0004, 0011) -> the column their months are ranges of.
+PARTITIONED = {
+    "call_events": "recorded_at",
+    "message_deliveries": "recorded_at",
+    "campaign_results": "created_at",
+}
+# Retention drops only months nothing else is derived from: campaign counters are recounted
+# from campaign_results, so its old months stay (partitioned still: cheap to archive whole).
+RETAINED_WHOLE = frozenset({"campaign_results"})
 
 
 def month_start(day: date, offset: int = 0) -> date:
@@ -54,7 +62,7 @@ def maintain_partitions(
                     )
                 )
                 created.append(name)
-            if retention_months:
+            if retention_months and table not in RETAINED_WHOLE:
                 dropped += _drop_older(conn, table, month_start(today, -retention_months))
     if created or dropped:
         log.info(
@@ -95,7 +103,9 @@ def _drop_older(conn: psycopg.Connection[Any], table: str, horizon: date) -> lis
             conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(str(name))))
             dropped.append(str(name))
     conn.execute(
-        sql.SQL("DELETE FROM {} WHERE recorded_at < %s").format(sql.Identifier(f"{table}_default")),
+        sql.SQL("DELETE FROM {} WHERE {} < %s").format(
+            sql.Identifier(f"{table}_default"), sql.Identifier(PARTITIONED[table])
+        ),
         (datetime(horizon.year, horizon.month, 1, tzinfo=UTC),),
     )
     return dropped
