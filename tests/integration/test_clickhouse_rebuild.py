@@ -209,11 +209,12 @@ def test_the_cli_rebuilds_embedded_clickhouse_through_the_api_with_a_progress_ba
     proj, admin_key = project
     viewer_key = issue_api_key(database_url, proj.id, role="viewer")
     record_calls(database_url, store, proj, 20, 21)
-    monkeypatch.delenv("CLICKHOUSE_URL", raising=False)  # embedded: the CLI goes through the API
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CLICKHOUSE_URL", clickhouse.url)  # chdb://: embedded
     command = ["projections", "rebuild", "clickhouse_facts"]
-    assert main(command) == 2
-    assert "--api-key" in capsys.readouterr().err
     with api_server(live_settings) as url:
+        assert main([*command, "--api-url", url]) == 2
+        assert "--api-key" in capsys.readouterr().err
         assert main([*command, "--api-url", url, "--api-key", viewer_key]) == 1
         assert "403 ADMIN_ROLE_REQUIRED" in capsys.readouterr().err
         assert (
@@ -222,9 +223,21 @@ def test_the_cli_rebuilds_embedded_clickhouse_through_the_api_with_a_progress_ba
         err = capsys.readouterr().err
         assert f"{store.head():,}/{store.head():,} events" in err
         assert "clickhouse_facts rebuilt up to position" in err
-    counts, expected = ch_counts(clickhouse), pg_counts(database_url, store)
+    assert_facts_match_the_store(clickhouse, database_url, store, calls=20)
+
+    # With nothing serving, the CLI opens chDB itself.
+    clickhouse.command("TRUNCATE TABLE call_outcomes_per_minute")
+    assert main([*command, "--api-url", url]) == 0
+    assert "opening chDB in this process" in capsys.readouterr().err
+    assert_facts_match_the_store(clickhouse, database_url, store, calls=20)
+
+
+def assert_facts_match_the_store(
+    ch: ClickHouse, database_url: str, store: PostgresEventStore, *, calls: int
+) -> None:
+    counts, expected = ch_counts(ch), pg_counts(database_url, store)
     assert counts["events"] == counts["call_events"] == expected["events"] == store.head()
-    assert counts["ended"] == counts["calls"] == expected["ended"] == 20
+    assert counts["ended"] == counts["calls"] == expected["ended"] == calls
 
 
 def test_without_a_pause_the_replay_after_the_swap_covers_a_live_projection_elsewhere(

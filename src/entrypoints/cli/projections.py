@@ -58,7 +58,7 @@ def add_parser(sub: Any) -> None:
     )
     r.add_argument(
         "--api-url",
-        help=f"{CLICKHOUSE} with embedded chDB: the running API (default http://SB_HOST:SB_PORT)",
+        help=f"{CLICKHOUSE} with embedded chDB: the API that owns it (http://SB_HOST:SB_PORT)",
     )
     r.add_argument(
         "--api-key",
@@ -89,8 +89,6 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
 
 def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.name == CLICKHOUSE:
-        if settings.clickhouse_is_embedded:
-            return _rebuild_through_api(args, settings)
         return _rebuild_clickhouse(args, settings)
     tables, make_sink = READ_MODELS[args.name]
     engines = start_database(settings)
@@ -120,16 +118,20 @@ def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rebuild_clickhouse(args: argparse.Namespace, settings: Settings) -> int:
-    """A ClickHouse server: any process may write it, so rebuild from here."""
-    assert settings.clickhouse_url
+    """Embedded chDB opens from one process only: when the API runs, it owns chDB and does
+    the rebuild (pausing its projection); otherwise, or with a server, rebuild from here."""
+    base = (args.api_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    if settings.clickhouse_is_embedded:
+        if _answers(base):
+            return _rebuild_through_api(args, base)
+        print(f"no API answers at {base}: opening chDB in this process", file=sys.stderr)
+    url = settings.clickhouse_url or settings.embedded_clickhouse_url()
     engines = start_database(settings)
     store = PostgresEventStore(engines.database_url)
     bar = ProgressBar(f"rebuilding {CLICKHOUSE}")
     try:
         position = asyncio.run(
-            rebuild_facts(
-                settings.clickhouse_url, store, batch=args.batch_size or 10_000, progress=bar
-            )
+            rebuild_facts(url, store, batch=args.batch_size or 10_000, progress=bar)
         )
     finally:
         bar.close()
@@ -139,12 +141,19 @@ def _rebuild_clickhouse(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _rebuild_through_api(args: argparse.Namespace, settings: Settings) -> int:
-    """Embedded chDB opens from one process only, the API's: ask it, then follow progress."""
-    base = (args.api_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+def _answers(base: str) -> bool:
+    try:
+        httpx.get(f"{base}/healthz", timeout=5)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+def _rebuild_through_api(args: argparse.Namespace, base: str) -> int:
+    """Start the rebuild in the API process, and draw its progress until it ends."""
     if not args.api_key:
         print(
-            f"error: with embedded chDB the rebuild runs inside the API process ({base});"
+            f"error: the API at {base} owns the embedded chDB, so the rebuild runs there;"
             " pass an admin key with --api-key or SB_API_KEY",
             file=sys.stderr,
         )
@@ -162,13 +171,7 @@ def _rebuild_through_api(args: argparse.Namespace, settings: Settings) -> int:
                 status = _json(client.get(REBUILD_PATH))
             if status["state"] == "done":
                 bar(status["done"], status["total"])
-    except httpx.TransportError as exc:
-        print(
-            f"error: cannot reach the API at {base} ({exc}); is `switchboard up` running?",
-            file=sys.stderr,
-        )
-        return 1
-    except _Refused as exc:
+    except (httpx.TransportError, _Refused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
