@@ -51,8 +51,18 @@ def add_parser(sub: Any) -> None:
     s = psub.add_parser("status", help="each follower's position and lag behind the store")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=status)
-    r = psub.add_parser("rebuild", help="replay the event store into a fresh copy, then swap")
-    r.add_argument("name", choices=[*sorted(READ_MODELS), CLICKHOUSE])
+    r = psub.add_parser(
+        "rebuild",
+        help="replay the event store into a fresh copy, then swap",
+        description="Replay the whole event store into fresh copies of a read model's tables"
+        " while the current ones keep serving, then swap them in (ADR 0003, 0007). With"
+        " embedded chDB, the API process that owns it runs the ClickHouse rebuild.",
+    )
+    r.add_argument(
+        "name",
+        choices=[*sorted(READ_MODELS), CLICKHOUSE],
+        help=f"a PostgreSQL read model, or {CLICKHOUSE} (every ClickHouse table)",
+    )
     r.add_argument(
         "--batch-size", type=int, help="events per transaction or insert (5,000; 10,000 for CH)"
     )
