@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -19,6 +21,7 @@ from adapters.clickhouse.facts import ClickHouseFacts
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.rebuild import Progress, replay
 
+log = logging.getLogger(__name__)
 SHADOW = "rebuild"
 Pause = Callable[[], AbstractAsyncContextManager[object]]
 
@@ -49,11 +52,21 @@ async def rebuild_facts(
             head = await asyncio.to_thread(store.head)
             position = await replay(store, sink.apply, 0, head, batch, progress)
             async with pause():
+                paused = time.monotonic()
                 head = await asyncio.to_thread(store.head)
                 position = await replay(store, sink.apply, position, head, batch, progress)
-                shadow.close()
+                shadow.close()  # before its database goes; closing again below is harmless
                 await asyncio.to_thread(swap, live)
-                return await replay(store, ClickHouseFacts(live).apply, position, 0, batch, None)
+                last = await replay(store, ClickHouseFacts(live).apply, position, 0, batch, None)
+            log.info(
+                "clickhouse facts swapped in",
+                extra={
+                    "position": last,
+                    "refed_after_swap": last - position,
+                    "paused_ms": round((time.monotonic() - paused) * 1000),
+                },
+            )
+            return last
         finally:
             shadow.close()
     finally:
