@@ -122,15 +122,16 @@ def test_a_rebuild_repairs_drifted_facts_while_live_events_keep_flowing(
                 assert refused.status_code == 403
                 assert refused.json()["error"]["code"] == "ADMIN_ROLE_REQUIRED"
 
+                # Live traffic before, during and after the rebuild.
+                flowing = asyncio.create_task(
+                    asyncio.to_thread(record_calls, database_url, store, proj, 30, 12)
+                )
                 started = await client.post(REBUILD, headers=admin, params={"batch_size": 100})
                 assert started.status_code == 202, started.text
                 assert started.json()["state"] == "running"
                 again = await client.post(REBUILD, headers=admin)
                 assert again.status_code == 409
-                # Live traffic during the rebuild, and the progress it reports.
-                flowing = asyncio.create_task(
-                    asyncio.to_thread(record_calls, database_url, store, proj, 30, 12)
-                )
+                # The progress it reports.
                 seen: list[dict[str, Any]] = []
 
                 async def status() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 class RebuildStatus(BaseModel):
     """`done` of `total` events replayed; `position` is what the live tables hold after."""
 
-    state: str = "idle"  # idle | running | done | failed
+    state: Literal["idle", "running", "done", "failed"] = "idle"
     done: int = 0
     total: int = 0
     position: int | None = None
