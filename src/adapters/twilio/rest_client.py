@@ -75,12 +75,17 @@ def to_provider_call(c: Any, recordings: tuple[ProviderRecording, ...] = ()) -> 
     )
 
 
-def to_provider_recording(r: Any) -> ProviderRecording:
+def to_provider_recording(r: Any, api_base: str = TWILIO_API) -> ProviderRecording:
+    """The call-level resource has no media_url; Twilio's canonical one (what
+    RecordingUrl carries) is built from the account and the SID then."""
     duration = _int(r.duration)
+    media = getattr(r, "media_url", None) or (
+        f"{api_base.rstrip('/')}/2010-04-01/Accounts/{r.account_sid}/Recordings/{r.sid}"
+    )
     return ProviderRecording(
         recording_sid=r.sid,
         status=str(r.status),
-        url=_str(getattr(r, "media_url", None)),
+        url=media,
         duration_seconds=duration if duration is not None and duration >= 0 else None,
         channels=_int(r.channels),
         started_at=r.start_time if isinstance(r.start_time, datetime) else None,
@@ -96,7 +101,8 @@ def fetch_call(client: Client, call_sid: str) -> ProviderCall | None:
         if exc.status == 404:
             return None
         raise
-    return to_provider_call(call, tuple(to_provider_recording(r) for r in recordings))
+    base = client.http_client.base_url
+    return to_provider_call(call, tuple(to_provider_recording(r, base) for r in recordings))
 
 
 def fetch_status(client: Client, call_sid: str) -> ProviderCall | None:

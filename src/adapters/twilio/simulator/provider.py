@@ -11,6 +11,7 @@ import secrets
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -102,7 +103,7 @@ class ProviderSimulator:
         self.report = SimulationReport()
         self.records = ProviderRecords(account_sid)
         self.api_base = "https://api.twilio.com"
-        self._client: httpx.AsyncClient | None = None
+        self._placed_client: httpx.AsyncClient | None = None  # posts for POST /Calls.json
         self._playing: set[asyncio.Task[None]] = set()
 
     def callback_url(self, kind: str) -> str:
@@ -209,7 +210,6 @@ class ProviderSimulator:
         async with contextlib.AsyncExitStack() as stack:
             if client is None:
                 client = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
-            self._client = client
             started = 0
             while not stop.is_set() and (calls == 0 or started < calls):
                 epoch = datetime.now(UTC)
@@ -260,13 +260,15 @@ class ProviderSimulator:
                 status = cb.params["CallStatus"]
                 if status in wanted or status == call.final_status:
                     callbacks.append(cb)
-        self.records.add_call(call, epoch, time.monotonic())
+        began = time.monotonic()
+        self.records.add_call(call, epoch, began)
         self.report.calls[call.sid] = call.final_status
         urls = {"voice": status_url or "", "recording": recording_url or "", "messaging": ""}
-        client = self._client or httpx.AsyncClient(timeout=10.0)
+        if self._placed_client is None:
+            self._placed_client = httpx.AsyncClient(timeout=10.0)
         if callbacks:
-            self._spawn(self._play(client, callbacks, call.callbacks[-1].at, urls))
-        return self.records.call_resource(call.sid)
+            self._spawn(self._play(self._placed_client, callbacks, call.callbacks[-1].at, urls))
+        return self.records.call_resource(call.sid, now=began)  # as created: queued
 
     async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
         """Serve the REST API until `stop`; recordings made from now on link to it."""
@@ -280,4 +282,13 @@ class ProviderSimulator:
         self.api_base = f"http://{host}:{port}"
         app = rest_app(self.records, self.auth_token, self.place_call)
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
-        return uvicorn.Server(config)
+        return _EmbeddedServer(config)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A server inside someone else's process: signals stay with the host (`up`'s
+    supervisor, the CLI); it stops when told to (`should_exit`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

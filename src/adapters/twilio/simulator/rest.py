@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,7 +25,7 @@ from adapters.twilio.simulator.lifecycles import API_VERSION
 from adapters.twilio.simulator.records import ProviderRecords
 
 MAX_PAGE_SIZE = 1000
-PlaceCall = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+PlaceCall = Callable[[dict[str, list[str]]], Awaitable[dict[str, Any]]]
 
 
 class RestError(Exception):
@@ -161,11 +161,12 @@ def rest_app(records: ProviderRecords, auth_token: str, place_call: PlaceCall) -
         return _page(request, "calls", calls)
 
     async def create_call(request: Request) -> JSONResponse:
-        form = await request.form()
-        params: dict[str, Any] = {k: form.getlist(k) for k in form}
-        if not params.get("To"):
+        params: dict[str, list[str]] = {}
+        for name, value in parse_qsl((await request.body()).decode(), keep_blank_values=True):
+            params.setdefault(name, []).append(value)
+        if not any(params.get("To", [])):
             raise RestError(400, 21201, "No 'To' number is specified")
-        if not params.get("From"):
+        if not any(params.get("From", [])):
             raise RestError(400, 21213, "No 'From' number is specified")
         if not (params.get("Url") or params.get("Twiml") or params.get("ApplicationSid")):
             raise RestError(400, 21205, "Url, Twiml or ApplicationSid is required")
