@@ -46,6 +46,16 @@ log = logging.getLogger(__name__)
 JOBS = ("hot", "warm", "cold")
 CHUNK = 500  # aggregates loaded per query
 MAX_REPAIRS_PER_CALL = 8
+# Candidate queries: each is a range of a partial index (tests EXPLAIN these very strings).
+ACTIVE_CALLS = (
+    "SELECT call_sid FROM calls WHERE project_id = %s"
+    " AND status IN ('queued', 'initiated', 'ringing', 'in-progress')"
+    " AND frozen_at IS NULL ORDER BY started_at LIMIT %s"
+)  # calls_active
+SETTLED_CALLS = (
+    "SELECT call_sid FROM calls WHERE project_id = %s AND frozen_at IS NULL"
+    " AND finalized_at IS NOT NULL AND finalized_at < %s ORDER BY finalized_at LIMIT %s"
+)  # calls_unfrozen_finalized
 
 
 @dataclass(frozen=True)
@@ -284,12 +294,7 @@ class Reconciler:
     def _active_calls(self, project_id: str) -> list[str]:
         """Non-final, unfrozen calls, oldest first: a range of the partial index."""
         with psycopg.connect(self.database_url) as conn:
-            rows = conn.execute(
-                "SELECT call_sid FROM calls WHERE project_id = %s"
-                " AND status IN ('queued', 'initiated', 'ringing', 'in-progress')"
-                " AND frozen_at IS NULL ORDER BY started_at LIMIT %s",
-                (project_id, self.policy.hot_batch),
-            ).fetchall()
+            rows = conn.execute(ACTIVE_CALLS, (project_id, self.policy.hot_batch)).fetchall()
         return [r[0] for r in rows]
 
     def _freeze_settled(self, project_id: str, now: datetime) -> int:
@@ -297,10 +302,7 @@ class Reconciler:
         cooldown = timedelta(hours=self.policy.freeze_after_hours)
         with psycopg.connect(self.database_url) as conn:
             rows = conn.execute(
-                "SELECT call_sid FROM calls WHERE project_id = %s AND frozen_at IS NULL"
-                " AND finalized_at IS NOT NULL AND finalized_at < %s"
-                " ORDER BY finalized_at LIMIT %s",
-                (project_id, now - cooldown, self.policy.freeze_batch),
+                SETTLED_CALLS, (project_id, now - cooldown, self.policy.freeze_batch)
             ).fetchall()
         frozen = 0
         for (sid,) in rows:
