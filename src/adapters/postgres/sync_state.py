@@ -77,11 +77,10 @@ def sync_states(database_url: str, prefix: str = "") -> list[dict[str, Any]]:
         ).fetchall()
 
 
-def last_runs(database_url: str) -> dict[str, datetime]:
-    """When each job last ran, successfully or not: what a scheduler needs after a restart."""
+def last_runs(database_url: str) -> dict[str, tuple[datetime | None, datetime | None]]:
+    """(last success, last error) of each job: what a scheduler needs after a restart."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT job_name, greatest(last_success_at, last_error_at) FROM sync_state"
-            " WHERE last_success_at IS NOT NULL OR last_error_at IS NOT NULL"
+            "SELECT job_name, last_success_at, last_error_at FROM sync_state"
         ).fetchall()
-    return {name: at for name, at in rows}
+    return {name: (ok, failed) for name, ok, failed in rows}

@@ -1,7 +1,8 @@
 """The reconcile schedule: the leader runs each job for each project when it is due.
 
-Due-ness comes from `sync_state` (the last run, failed or not), so a restart neither
-repeats a job that just ran nor waits a whole interval for one that is overdue.
+Due-ness comes from `sync_state`, so a restart neither repeats a job that just ran nor
+waits a whole interval for one that is overdue. A failed run is retried after
+`RETRY_SECONDS` (or its interval, if shorter), not after a whole interval.
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
+RETRY_SECONDS = 60.0
+
+
+def is_due(last: tuple[datetime | None, datetime | None], every: float, now: datetime) -> bool:
+    succeeded, failed = last
+    retry = timedelta(seconds=min(every, RETRY_SECONDS))
+    if failed is not None and (succeeded is None or failed > succeeded):
+        return now - failed >= retry
+    return succeeded is None or now - succeeded >= timedelta(seconds=every)
 
 
 def intervals(settings: Settings) -> dict[str, float]:
@@ -43,8 +53,8 @@ async def run_reconcile_schedule(
             now = datetime.now(UTC)
             for job in JOBS:
                 for project in projects:
-                    last = ran.get(f"{job}:{project.id}")
-                    if last is not None and now - last < timedelta(seconds=every[job]):
+                    last = ran.get(f"{job}:{project.id}", (None, None))
+                    if not is_due(last, every[job], now):
                         continue
                     if stop.is_set():
                         return
