@@ -1,8 +1,8 @@
-"""Chaos acceptance (issue 5) on the real engines: 500 simulated calls whose callbacks are
-duplicated (30%), reordered (20%), delayed past the call's end (10%) and dropped (10%).
-After one hot and one warm reconcile every call in `GET /api/calls` equals the
-simulator's truth, duplicates added no events, and the drift counter counts exactly the
-calls that were wrong."""
+"""Chaos acceptance (issue 5) on the real engines: 500 simulated calls (and an SMS for 30%
+of them) whose callbacks are duplicated (30%), reordered (20%), delayed past the call's end
+(10%) and dropped (10%). After one hot and one warm reconcile every call in `GET /api/calls`
+and every message in `GET /api/messages` equals the simulator's truth, duplicates added no
+events, and the drift counter counts exactly the calls and messages that were wrong."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import psycopg
 from apiclient import BASE_URL, serving
 
 from adapters.postgres.calls_view import PostgresCallsView
+from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.projects import create_project
 from adapters.postgres.sync_state import drift_totals
 from adapters.twilio.callbacks import voice_status_command
@@ -58,29 +59,48 @@ def wrong_kinds(row: dict[str, Any] | None, truth: dict[str, Any]) -> set[str]:
     return kinds
 
 
-async def all_calls(client: httpx.AsyncClient, auth: dict[str, str]) -> dict[str, dict[str, Any]]:
+async def all_rows(
+    client: httpx.AsyncClient, auth: dict[str, str], path: str, key: str
+) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
     while True:
         params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
-        page = (await client.get("/api/calls", headers=auth, params=params)).json()
-        rows |= {r["call_sid"]: r for r in page["items"]}
+        page = (await client.get(path, headers=auth, params=params)).json()
+        rows |= {r[key]: r for r in page["items"]}
         cursor = page["next_cursor"]
         if not cursor:
             return rows
 
 
+async def all_calls(client: httpx.AsyncClient, auth: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return await all_rows(client, auth, "/api/calls", "call_sid")
+
+
+async def all_messages(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    return await all_rows(client, auth, "/api/messages", "message_sid")
+
+
+def message_wrong(row: dict[str, Any] | None, truth: dict[str, Any]) -> bool:
+    return row is None or (row["status"], row["error_code"]) != (
+        truth["status"],
+        truth["error_code"],
+    )
+
+
 async def settled(database_url: str, timeout: float = 60.0) -> None:
-    """The inbox is drained and the calls view has applied every event in the store."""
-    view = PostgresCallsView.projection.name
+    """The inbox is drained and the calls and messages views have applied every event."""
+    views = [PostgresCallsView.projection.name, PostgresMessagesView.projection.name]
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         with psycopg.connect(database_url) as conn:
             pending, head, position = conn.execute(
                 "SELECT (SELECT count(*) FROM webhook_inbox WHERE processing_status = 'pending'),"
                 " (SELECT coalesce(max(notification_id), 0) FROM eventlog_events),"
-                " (SELECT coalesce(max(position), 0) FROM stream_positions WHERE name = %s)",
-                (view,),
+                " (SELECT coalesce(min(position), 0) FROM stream_positions WHERE name = ANY(%s))",
+                (views,),
             ).fetchone() or (1, 1, 0)
         if pending == 0 and position == head:
             return
@@ -141,6 +161,7 @@ def test_reconcile_repairs_what_a_lossy_provider_broke(
         speed=SPEED,
         chaos=CHAOS,
         keep_deliveries=True,
+        message_share=0.3,
     )
 
     async def scenario() -> None:
@@ -176,6 +197,12 @@ def test_reconcile_repairs_what_a_lossy_provider_broke(
                 expected = Counter(kind for kinds in wrong.values() for kind in kinds)
                 assert expected["status"] > 0
                 assert expected["recording"] > 0
+                messages_truth = sim.truth()["messages"]
+                assert messages_truth
+                messages_before = await all_messages(client, auth)
+                expected["message"] = sum(
+                    message_wrong(messages_before.get(sid), t) for sid, t in messages_truth.items()
+                )
                 # Only lost callbacks make a call wrong; duplicates and reordering do not.
                 assert set(wrong) <= report.lossy_calls
 
@@ -192,6 +219,10 @@ def test_reconcile_repairs_what_a_lossy_provider_broke(
                     assert row is not None, sid
                     fields = STATUS_FIELDS + RECORDING_FIELDS + PRICE_FIELDS
                     assert {f: row[f] for f in fields} == {f: t[f] for f in fields}, sid
+
+                messages_after = await all_messages(client, auth)
+                for sid, t in messages_truth.items():
+                    assert not message_wrong(messages_after.get(sid), t), sid
 
                 found = Counter(hot.json()["drift"]) + Counter(warm.json()["drift"])
                 assert found == expected

@@ -4,8 +4,9 @@ call commands.
 
 - hot: our calls not yet final (partial index `calls_active`), fetched one by one;
 - warm: provider calls that ended since the cursor (at most `warm_hours` back), with their
-  recordings: late price, duration, recordings, and calls we never heard of;
-- cold: provider calls started in the last `cold_hours`, then freeze settled calls;
+  recordings: late price, duration, recordings, and calls we never heard of; and the
+  messages sent in that window;
+- cold: provider calls and messages of the last `cold_hours`, then freeze settled calls;
 - today / call: the manual syncs (`POST /api/sync/today`, `POST /api/sync/call/{sid}`).
 
 Nothing scans every call: each job reads an index range or a provider time window.
@@ -31,6 +32,7 @@ from adapters.twilio.rest_client import (
     calls_in_window,
     fetch_call,
     fetch_status,
+    messages_sent_since,
     provider_client,
     recordings_since,
     to_provider_call,
@@ -40,6 +42,8 @@ from domain.call_commands import FreezeCall
 from domain.call_reconcile import DRIFT_KINDS, ENRICHMENT, ProviderCall, next_repair
 from domain.call_status import parse_status
 from domain.commands import Outcome, Source
+from domain.message import message_id, record_message_status
+from domain.message_reconcile import MESSAGE, ProviderMessage, message_repair
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,8 @@ class ReconcileResult:
     job: str
     project_id: str
     checked: int = 0  # provider calls compared
-    drift: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DRIFT_KINDS, 0))
+    messages_checked: int = 0
+    drift: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*DRIFT_KINDS, MESSAGE), 0))
     repaired: int = 0  # commands that changed a call
     enriched: int = 0  # calls given late facts (price), which callbacks never carry
     skipped_frozen: int = 0
@@ -173,6 +178,7 @@ class Reconciler:
         client = self.client_for(project)
         calls = calls_in_window(client, ended_after=since)
         self._reconcile_window(project, client, calls, since, result, Source.RECONCILE)
+        self._reconcile_messages(project, messages_sent_since(client, since), result)
         return result, {"ended_after": now.isoformat()}
 
     def cold(self, project: Project, now: datetime) -> tuple[ReconcileResult, dict[str, Any]]:
@@ -181,6 +187,7 @@ class Reconciler:
         client = self.client_for(project)
         calls = calls_in_window(client, started_after=since, started_before=now)
         self._reconcile_window(project, client, calls, since, result, Source.RECONCILE)
+        self._reconcile_messages(project, messages_sent_since(client, since), result)
         result.frozen = self._freeze_settled(project.id, now)
         return result, {"started_after": since.isoformat(), "until": now.isoformat()}
 
@@ -191,6 +198,8 @@ class Reconciler:
         client = self.client_for(project)
         calls = calls_in_window(client, started_after=since)
         self._reconcile_window(project, client, calls, since, result, Source.MANUAL_SYNC)
+        messages = messages_sent_since(client, since)
+        self._reconcile_messages(project, messages, result, Source.MANUAL_SYNC)
         return result, {"started_after": since.isoformat(), "until": now.isoformat()}
 
     def call(self, project: Project, call_sid: str) -> ReconcileResult:
@@ -290,6 +299,37 @@ class Reconciler:
                 result.enriched += 1
             else:
                 result.drift[kind] += 1
+
+    def _reconcile_messages(
+        self,
+        project: Project,
+        messages: Iterable[ProviderMessage],
+        result: ReconcileResult,
+        source: Source = Source.RECONCILE,
+    ) -> None:
+        """Message statuses the callbacks did not bring (Twilio: poll at least daily)."""
+        listed = list(messages)
+        for start in range(0, len(listed), CHUNK):
+            chunk = listed[start : start + CHUNK]
+            ids = [message_id(project.id, m.message_sid) for m in chunk]
+            with self.store.connection() as conn:
+                aggregates = self.store.load(conn.cursor(), ids)
+            for provider, aggregate_id in zip(chunk, ids, strict=True):
+                result.messages_checked += 1
+                cmd = message_repair(
+                    aggregates.get(aggregate_id), provider, project_id=project.id, source=source
+                )
+                if cmd is None:
+                    continue
+                ran = self.runner.run(
+                    project.id,
+                    cmd.operation_id,
+                    aggregate_id,
+                    lambda message, cmd=cmd: record_message_status(message, cmd),  # type: ignore[misc]
+                )
+                if not ran.replayed and ran.result.outcome is Outcome.APPLIED:
+                    result.repaired += 1
+                    result.drift[MESSAGE] += 1
 
     def _active_calls(self, project_id: str) -> list[str]:
         """Non-final, unfrozen calls, oldest first: a range of the partial index."""

@@ -15,6 +15,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from domain.call_reconcile import ProviderCall, ProviderRecording
+from domain.message_reconcile import ProviderMessage
 
 TWILIO_API = "https://api.twilio.com"
 PAGE_SIZE = 1000  # Twilio's maximum: fewest round trips per window
@@ -139,3 +140,18 @@ def calls_in_window(
     if started_before is not None:
         kwargs["start_time_before"] = started_before
     yield from client.calls.stream(**kwargs)
+
+
+def messages_sent_since(client: Client, since: datetime) -> Iterator[ProviderMessage]:
+    """Messages sent on or after `since` (DateSent>=), page by page; never their text."""
+    for m in client.messages.stream(date_sent_after=since, page_size=PAGE_SIZE):
+        yield ProviderMessage(
+            message_sid=m.sid,
+            status=str(m.status),
+            direction=_str(m.direction),
+            from_address=_str(m.from_),
+            to_address=_str(m.to),
+            segments=_int(m.num_segments),
+            error_code=_int(m.error_code),
+            sent_at=m.date_sent if isinstance(m.date_sent, datetime) else None,
+        )
