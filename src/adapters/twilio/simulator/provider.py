@@ -46,7 +46,8 @@ EVENT_STATUSES = {"initiated": "initiated", "ringing": "ringing", "answered": "i
 
 @dataclass
 class SimulationReport:
-    calls: dict[str, str] = field(default_factory=dict)  # CallSid -> final status
+    scenarios: int = 0  # calls placed; child legs come on top
+    calls: dict[str, str] = field(default_factory=dict)  # CallSid -> final status, every leg
     messages: dict[str, str] = field(default_factory=dict)
     posted: int = 0
     duplicates: int = 0
@@ -62,7 +63,8 @@ class SimulationReport:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "calls": len(self.calls),
+            "scenarios": self.scenarios,
+            "call_legs": len(self.calls),
             "messages": len(self.messages),
             "posted": self.posted,
             "duplicates": self.duplicates,
@@ -216,6 +218,7 @@ class ProviderSimulator:
                 legs = script_scenario(self.rng, self.account_sid, epoch, self.speed, self.api_base)
                 self._start(client, legs, epoch)
                 started += 1
+                self.report.scenarios += 1
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1.0 / rate)
             if stop.is_set():  # stopped: abandon calls in flight rather than finish them
