@@ -48,7 +48,7 @@ async def _project(principal: Principal, services: ServicesDep) -> Project:
     return found[0]
 
 
-async def _run(services: ServicesDep, work: Any, *args: Any) -> dict[str, Any]:
+async def _run(work: Any, *args: Any) -> dict[str, Any]:
     try:
         result: ReconcileResult = await asyncio.to_thread(work, *args)
     except PROVIDER_ERRORS as exc:
@@ -74,13 +74,13 @@ async def reconcile(
     """Compares the provider's calls with ours and repairs drift with idempotent commands.
     `drift` counts calls found wrong by kind; `enriched` counts late prices."""
     project = await _project(principal, services)
-    return await _run(services, _reconciler(services).run, job, project)
+    return await _run(_reconciler(services).run, job, project)
 
 
 @router.post("/today", summary="Emergency manual sync: every call the provider started today")
 async def sync_today(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     project = await _project(principal, services)
-    return await _run(services, _reconciler(services).run, "today", project)
+    return await _run(_reconciler(services).run, "today", project)
 
 
 @router.post("/call/{call_sid}", summary="Sync one call and its recordings from the provider")
@@ -90,7 +90,7 @@ async def sync_call(
     services: ServicesDep,
 ) -> dict[str, Any]:
     project = await _project(principal, services)
-    result = await _run(services, _reconciler(services).call, project, call_sid)
+    result = await _run(_reconciler(services).call, project, call_sid)
     if result["not_found"]:
         raise ApiError(
             404,
