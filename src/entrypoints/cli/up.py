@@ -70,14 +70,21 @@ def up(settings: Settings, *, demo: bool, demo_rate: float) -> int:
     async def main() -> None:
         supervisor = Supervisor(["api", "worker"], env)
         supervisor.install_signal_handlers()
+        sim = provider = simulator = None
+        if demo_info:  # the provider API answers before the worker's first reconcile
+            sim = ProviderSimulator(
+                f"{base_url}/webhooks/twilio/voice-status",
+                DEMO_ACCOUNT_SID,
+                demo_info[1],
+                message_share=0.2,
+            )
+            provider = asyncio.create_task(sim.serve(settings.host, provider_port, supervisor.stop))
         running = asyncio.create_task(supervisor.run())
-        simulator: asyncio.Task[object] | None = None
-        provider: asyncio.Task[None] | None = None
         if await wait_until_serving(base_url, supervisor.stop):
             print(f"\nSwitchboard is up: {base_url}  (Ctrl-C stops everything)", flush=True)
             print(f"  API docs:      {base_url}/docs", flush=True)
-            if demo_info:
-                _, token, key = demo_info
+            if demo_info and sim:
+                key = demo_info[2]
                 print(f"  Demo API key:  {key}", flush=True)
                 print(f"  Live monitor:  {base_url}/monitor#key={key}", flush=True)
                 print(
@@ -86,15 +93,6 @@ def up(settings: Settings, *, demo: bool, demo_rate: float) -> int:
                     flush=True,
                 )
                 print(f"  Provider API:  {provider_url}  (reconcile reads it)\n", flush=True)
-                sim = ProviderSimulator(
-                    f"{base_url}/webhooks/twilio/voice-status",
-                    DEMO_ACCOUNT_SID,
-                    token,
-                    message_share=0.2,
-                )
-                provider = asyncio.create_task(
-                    sim.serve(settings.host, provider_port, supervisor.stop)
-                )
                 simulator = asyncio.create_task(sim.run(0, demo_rate, supervisor.stop))
         await running
         if simulator:  # stop the traffic before the API that receives it
