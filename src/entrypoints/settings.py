@@ -35,6 +35,17 @@ class Settings(BaseSettings):
         description="Drop read-model partitions older than this (0 keeps all). The event "
         "store itself is never trimmed: a rebuild can always restore what was dropped.",
     )
+    reconcile_enabled: bool = Field(
+        True,
+        validation_alias="SB_RECONCILE_ENABLED",
+        description="Run the hot/warm/cold reconcile jobs in `serve worker` (seed 003's "
+        "reconcile_jobs_enabled). Only projects with a provider_api_url are reconciled.",
+    )
+    reconcile_hot_seconds: float = Field(90.0, gt=0, validation_alias="SB_RECONCILE_HOT_SECONDS")
+    reconcile_warm_seconds: float = Field(600.0, gt=0, validation_alias="SB_RECONCILE_WARM_SECONDS")
+    reconcile_cold_seconds: float = Field(
+        86_400.0, gt=0, validation_alias="SB_RECONCILE_COLD_SECONDS"
+    )
 
     @property
     def clickhouse_is_embedded(self) -> bool:

@@ -138,3 +138,9 @@ class ProjectDirectory:
                 self._cache.clear()
         self._cache[(query, value)] = (now + self.ttl, row)
         return row
+
+
+def set_provider_api_url(database_url: str, project_id: str, url: str | None) -> None:
+    """Where reconcile reads the provider's REST API (the simulator, or Twilio)."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE projects SET provider_api_url = %s WHERE id = %s", (url, project_id))

@@ -127,6 +127,7 @@ def voice_status_command(
         parent_call_sid=payload.get("ParentCallSid") or None,
         duration_seconds=_int(payload, "CallDuration", problems),
         sip_response_code=_int(payload, "SipResponseCode", problems),
+        answered_by=payload.get("AnsweredBy") or None,
     )
     if problems:
         raise MalformedCallback(problems)

@@ -36,6 +36,7 @@ from entrypoints.api.routers import (
     messages,
     pages,
     realtime,
+    sync,
     webhooks,
 )
 from entrypoints.api.tokens import RealtimeTokens
@@ -123,6 +124,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         campaigns,
         realtime,
         health,
+        sync,
         pages,
     ):
         app.include_router(module.router)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import signal
 import sys
+from pathlib import Path
 
 from entrypoints.observability import configure_logging
 from entrypoints.settings import Settings
@@ -59,31 +60,58 @@ def _cmd_projects_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.twilio.simulator import ProviderSimulator
+    from adapters.twilio.simulator import Chaos, ProviderSimulator
 
+    try:
+        chaos = Chaos(
+            duplicates=args.duplicates,
+            reorder=args.reorder,
+            delays=args.delays,
+            drops=args.drops,
+            delay_seconds=args.delay_seconds,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     sim = ProviderSimulator(
         args.url,
         args.account_sid,
         args.auth_token,
         seed=args.seed,
-        duplicate_rate=args.duplicates,
         speed=args.speed,
+        chaos=chaos,
+        message_share=args.messages,
     )
     stop = asyncio.Event()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, stop.set)
+        server = None
+        if args.serve:
+            host, _, port = args.serve.rpartition(":")
+            server = sim.rest_server(host or "127.0.0.1", int(port))
+            rest = asyncio.create_task(server.serve())
+            print(
+                f"Provider REST API: {sim.api_base}  (the project's provider_api_url)",
+                file=sys.stderr,
+                flush=True,
+            )
         report = await sim.run(args.calls, args.rate, stop)
-        summary = {
-            "calls": len(report.calls),
-            "posted": report.posted,
-            "duplicates": report.duplicates,
-            "rejected": report.rejected,
-        }
-        if args.truth:
-            summary["truth"] = report.calls  # type: ignore[assignment]
-        print(json.dumps(summary, indent=2))
+        summary = report.summary()
+        if args.truth is not None:
+            truth = sim.truth()
+            if args.truth == "-":
+                summary["truth"] = truth
+            else:
+                text = json.dumps(truth, indent=2, default=str)
+                await asyncio.to_thread(Path(args.truth).write_text, text)
+                summary["truth_file"] = args.truth
+        print(json.dumps(summary, indent=2, default=str), flush=True)
+        if server is not None:  # keep answering reconcile until Ctrl-C
+            await stop.wait()
+            server.should_exit = True
+            await rest
 
     asyncio.run(main())
     return 0
@@ -169,20 +197,49 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=_cmd_projects_create)
 
-    s = sub.add_parser("simulate", help="play a Twilio-like provider posting signed callbacks")
+    s = sub.add_parser(
+        "simulate",
+        help="play a Twilio-compatible provider: signed callbacks, REST API, ground truth",
+        description="Runs realistic call lifecycles (inbound, outbound, child legs, AMD, "
+        "recordings, busy / no-answer / failed / canceled) and optional SMS, and posts their "
+        "signed status callbacks through a lossy network. Recording and messaging callbacks "
+        "go to the sibling URLs .../recording-status and .../messaging-status. With --serve it "
+        "also answers Twilio's REST API (Calls, Recordings, Messages) for reconcile.",
+    )
     s.add_argument(
         "--url",
         required=True,
-        help="webhook URL, e.g. http://127.0.0.1:8000/webhooks/twilio/voice-status",
+        help="voice webhook URL, e.g. http://127.0.0.1:8000/webhooks/twilio/voice-status",
     )
-    s.add_argument("--account-sid", required=True)
-    s.add_argument("--auth-token", required=True)
+    s.add_argument("--account-sid", required=True, metavar="AC...")
+    s.add_argument("--auth-token", required=True, help="signs callbacks; REST basic auth")
     s.add_argument("--calls", type=int, default=10, help="calls to place (0: until Ctrl-C)")
     s.add_argument("--rate", type=float, default=2.0, help="new calls per second")
-    s.add_argument("--duplicates", type=float, default=0.0, help="share of callbacks sent twice")
-    s.add_argument("--speed", type=float, default=1.0, help="time compression factor")
+    s.add_argument(
+        "--speed", type=float, default=1.0, help="clock speed-up (100: a 40 s call in 0.4 s)"
+    )
     s.add_argument("--seed", type=int, help="random seed for a repeatable run")
-    s.add_argument("--truth", action="store_true", help="print each call's final status")
+    chaos = s.add_argument_group("a lossy provider (shares of callbacks, 0..1)")
+    chaos.add_argument("--duplicates", type=float, default=0.0, help="sent twice")
+    chaos.add_argument("--reorder", type=float, default=0.0, help="sent after their successor")
+    chaos.add_argument("--delays", type=float, default=0.0, help="sent after the call ended")
+    chaos.add_argument("--drops", type=float, default=0.0, help="never sent")
+    chaos.add_argument(
+        "--delay-seconds", type=float, default=30.0, help="how late --delays can be (simulated s)"
+    )
+    s.add_argument("--messages", type=float, default=0.0, help="share of calls with an SMS too")
+    s.add_argument(
+        "--serve",
+        metavar="HOST:PORT",
+        help="serve the REST API here (e.g. 127.0.0.1:8010) and keep serving after the run",
+    )
+    s.add_argument(
+        "--truth",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="print every call's final provider state (or write it to FILE) as JSON",
+    )
     s.set_defaults(func=_cmd_simulate)
 
     from entrypoints.cli.projections import add_parser as add_projections

@@ -10,7 +10,12 @@ import secrets
 
 import httpx
 
-from adapters.postgres.projects import create_project, find_project_by_account, issue_api_key
+from adapters.postgres.projects import (
+    create_project,
+    find_project_by_account,
+    issue_api_key,
+    set_provider_api_url,
+)
 from adapters.twilio.simulator import ProviderSimulator
 from entrypoints.bootstrap import start_engines
 from entrypoints.cli.supervisor import Supervisor
@@ -20,8 +25,9 @@ log = logging.getLogger("switchboard.up")
 DEMO_ACCOUNT_SID = "AC" + "de" * 16
 
 
-def demo_project(database_url: str) -> tuple[str, str, str]:
-    """The demo project (created once) and a fresh API key; returns (id, token, key)."""
+def demo_project(database_url: str, provider_api_url: str) -> tuple[str, str, str]:
+    """The demo project (created once) and a fresh API key; returns (id, token, key).
+    Its provider API is the simulator's, so reconcile works in the demo."""
     project = find_project_by_account(database_url, DEMO_ACCOUNT_SID)
     if project is None:
         project, key = create_project(
@@ -29,8 +35,10 @@ def demo_project(database_url: str) -> tuple[str, str, str]:
             name="demo",
             twilio_account_sid=DEMO_ACCOUNT_SID,
             twilio_auth_token=secrets.token_hex(16),
+            provider_api_url=provider_api_url,
         )
     else:
+        set_provider_api_url(database_url, project.id, provider_api_url)
         key = issue_api_key(database_url, project.id)
     return project.id, project.twilio_auth_token, key
 
@@ -55,33 +63,43 @@ def up(settings: Settings, *, demo: bool, demo_rate: float) -> int:
         "SB_HOST": settings.host,
         "SB_PORT": str(settings.port),
     }
-    demo_info = demo_project(engines.database_url) if demo else None
+    provider_port = settings.port + 1  # the simulator's REST API, for reconcile
+    provider_url = f"http://{settings.host}:{provider_port}"
+    demo_info = demo_project(engines.database_url, provider_url) if demo else None
 
     async def main() -> None:
         supervisor = Supervisor(["api", "worker"], env)
         supervisor.install_signal_handlers()
+        sim = provider = simulator = None
+        if demo_info:  # the provider API answers before the worker's first reconcile
+            sim = ProviderSimulator(
+                f"{base_url}/webhooks/twilio/voice-status",
+                DEMO_ACCOUNT_SID,
+                demo_info[1],
+                message_share=0.2,
+            )
+            provider = asyncio.create_task(sim.serve(settings.host, provider_port, supervisor.stop))
         running = asyncio.create_task(supervisor.run())
-        simulator: asyncio.Task[object] | None = None
         if await wait_until_serving(base_url, supervisor.stop):
             print(f"\nSwitchboard is up: {base_url}  (Ctrl-C stops everything)", flush=True)
             print(f"  API docs:      {base_url}/docs", flush=True)
-            if demo_info:
-                _, token, key = demo_info
+            if demo_info and sim:
+                key = demo_info[2]
                 print(f"  Demo API key:  {key}", flush=True)
                 print(f"  Live monitor:  {base_url}/monitor#key={key}", flush=True)
                 print(
                     f"  Simulator:     {demo_rate} calls/s, signed callbacks to "
-                    f"{base_url}/webhooks/twilio/voice-status\n",
+                    f"{base_url}/webhooks/twilio/voice-status",
                     flush=True,
                 )
-                sim = ProviderSimulator(
-                    f"{base_url}/webhooks/twilio/voice-status", DEMO_ACCOUNT_SID, token
-                )
+                print(f"  Provider API:  {provider_url}  (reconcile reads it)\n", flush=True)
                 simulator = asyncio.create_task(sim.run(0, demo_rate, supervisor.stop))
         await running
         if simulator:  # stop the traffic before the API that receives it
             simulator.cancel()
             await asyncio.gather(simulator, return_exceptions=True)
+        if provider:
+            await asyncio.gather(provider, return_exceptions=True)
         await supervisor.shutdown()
 
     try:

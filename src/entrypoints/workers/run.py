@@ -22,6 +22,7 @@ from entrypoints.settings import Settings
 from entrypoints.tasks import drain
 from entrypoints.workers.inbox import run_inbox_worker
 from entrypoints.workers.projections import clickhouse_projection, run_projection
+from entrypoints.workers.reconcile import run_reconcile_schedule
 from projections.ports import ProjectionSink
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         ),
     ]
     tasks.append(asyncio.create_task(_maintain_partitions_daily(settings, stop)))
+    if settings.reconcile_enabled:  # one leader runs hot/warm/cold for every process
+        tasks.append(
+            asyncio.create_task(
+                run_as_leader(
+                    url, "reconcile", lambda s: run_reconcile_schedule(settings, store, s), stop
+                )
+            )
+        )
     if not settings.clickhouse_is_embedded:
         tasks.append(asyncio.create_task(clickhouse_projection(settings, stop)))
     log.info("worker started")

@@ -1,0 +1,1 @@
+"""Reconcile jobs: the provider REST API against the call log (seed 003)."""
