@@ -26,7 +26,7 @@ async def run_as_leader(
     its connection dies, and a standby takes over within `retry_seconds`. If the connection
     is lost while leading, `body` is told to stop before anyone else can start.
     """
-    while not stop.is_set():
+    while True:  # one attempt even when already stopping: a leader's last catch-up runs
         try:
             async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
                 cur = await conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,))
@@ -36,6 +36,8 @@ async def run_as_leader(
                     await _lead(conn, body, stop, retry_seconds)
         except Exception as exc:
             log.warning("leadership check failed", extra={"role": name, "error": str(exc)})
+        if stop.is_set():
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=retry_seconds)
 

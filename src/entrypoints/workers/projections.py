@@ -40,11 +40,14 @@ async def run_projection(
         batch_size=batch_size,
     )
     try:
-        while not stop.is_set():
+        while True:
             try:
-                await runner.run(stop)
+                await runner.run(stop)  # returns once stopped, after its final catch-up
+                return
             except Exception:
                 log.exception("projection failed; restarting", extra={"projection": sink.name})
+                if stop.is_set():
+                    return
                 await asyncio.sleep(1.0)
     finally:
         await jetstream.close()
@@ -84,9 +87,10 @@ async def _clickhouse_projection(
 
 
 async def _connect_clickhouse(url: str, stop: asyncio.Event) -> ClickHouse | None:
-    """A server that is not up yet is waited for (with backoff), not given up on."""
+    """A server that is not up yet is waited for (with backoff), not given up on. Stopping
+    before the first connection still tries once, so the final catch-up is not skipped."""
     delay = 0.5
-    while not stop.is_set():
+    while True:
         try:
             ch = await asyncio.to_thread(ClickHouse, url)
             await asyncio.to_thread(ch.migrate)
@@ -96,7 +100,8 @@ async def _connect_clickhouse(url: str, stop: asyncio.Event) -> ClickHouse | Non
                 "clickhouse unavailable; retrying",
                 extra={"error": str(exc)[:300], "retry_in_s": delay},
             )
+            if stop.is_set():
+                return None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             delay = min(delay * 2, 30.0)
-    return None
