@@ -9,12 +9,15 @@ from the specs alone.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from adapters.clickhouse.client import ClickHouse
+from adapters.clickhouse.facts import ClickHouseFacts, truncate_facts
 from domain.call import Call, record_call_status
 from domain.call_commands import EnrichCall, RecordCallStatus
 from domain.commands import Source
@@ -174,6 +177,22 @@ def call_events(spec: CallSpec) -> list[Any]:
         )
         out += _restamp(call.collect_events(), end + timedelta(seconds=spec.enriched_after_s))
     return out
+
+
+def fresh_facts(clickhouse_url: str) -> ClickHouse:
+    """The session's chDB with empty fact tables, for a module whose tests only read."""
+    ch = ClickHouse(clickhouse_url)
+    ch.migrate()
+    truncate_facts(ch)
+    return ch
+
+
+def project_facts(ch: ClickHouse, all_specs: list[CallSpec], batch: int = 100) -> None:
+    """The specs' events through the real ClickHouse sink, in batches as the runner sends."""
+    items = positioned(all_specs)
+    sink = ClickHouseFacts(ch)
+    for start in range(0, len(items), batch):
+        asyncio.run(sink.apply(items[start : start + batch]))
 
 
 def positioned(all_specs: list[CallSpec], start: int = 1) -> list[PositionedEvent]:

@@ -3,7 +3,6 @@ by construction (tests/analytics_data.py): expected figures come from the call s
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,9 +13,18 @@ import pytest
 
 from adapters.clickhouse.analyst import AnalystSql, QueryResult
 from adapters.clickhouse.client import ClickHouse
-from adapters.clickhouse.facts import ClickHouseFacts, truncate_facts
 from adapters.clickhouse.ready_queries import ready_queries, ready_query
-from analytics_data import FROM, OTHER_PROJECT, PROJECT, T0, TO, CallSpec, positioned, specs
+from analytics_data import (
+    FROM,
+    OTHER_PROJECT,
+    PROJECT,
+    T0,
+    TO,
+    CallSpec,
+    fresh_facts,
+    project_facts,
+    specs,
+)
 
 SPECS = specs()
 RANGE = {"from": FROM, "to": TO}
@@ -24,23 +32,17 @@ RANGE = {"from": FROM, "to": TO}
 
 @pytest.fixture(scope="module")
 def facts(clickhouse_url: str) -> Iterator[ClickHouse]:
-    """The session's chDB, emptied once for this module: the queries only read."""
-    ch = ClickHouse(clickhouse_url)
-    ch.migrate()
-    truncate_facts(ch)
+    ch = fresh_facts(clickhouse_url)
     yield ch
     ch.close()
 
 
 @pytest.fixture(scope="module")
 def projected(facts: ClickHouse) -> tuple[datetime, datetime]:
-    """The generated day (and another project's calls) through the real ClickHouse sink, in
-    batches; returns the wall-clock window the projection ran in."""
+    """The generated day (and another project's calls) through the real ClickHouse sink;
+    returns the wall-clock window the projection ran in."""
     before = datetime.now(UTC)
-    items = positioned(SPECS + specs(OTHER_PROJECT, calls=10))
-    sink = ClickHouseFacts(facts)
-    for start in range(0, len(items), 100):
-        asyncio.run(sink.apply(items[start : start + 100]))
+    project_facts(facts, SPECS + specs(OTHER_PROJECT, calls=10))
     return before, datetime.now(UTC)
 
 

@@ -15,10 +15,13 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import clickhouse_connect
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
 # The views an analyst sees, and whether they collapse replayed rows (FINAL) for them.
 ANALYST_TABLES: dict[str, bool] = {
@@ -45,11 +48,30 @@ class QueryRefused(ValueError):
     """The query is not a single read of this project's views; the message says why."""
 
 
+class QueryFailed(ValueError):
+    """The engine refused or failed the query: its first message line (no stack trace)."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueryResult:
     columns: list[str]
     types: list[str]
     rows: list[list[Any]]
+
+
+def json_value(value: Any) -> Any:
+    """Exact and unambiguous in JSON: decimals and UUIDs stay strings, times are ISO 8601."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value
 
 
 def analyst_database(project_id: str) -> str:
@@ -100,14 +122,15 @@ class AnalystSql:
     Thread-safe; with chDB it opens extra handles on the engine this process already owns."""
 
     def __init__(self, url: str, *, max_rows: int = 100_000, timeout_seconds: int = 60) -> None:
+        """Connects on first use: an API process that never serves analytics opens nothing."""
         self.url = url
         self.limits = {
             "max_execution_time": timeout_seconds,
             "max_result_rows": max_rows,
             "result_overflow_mode": "throw",
         }
-        self._admin: Any = clickhouse_connect.get_client(dsn=url)
-        self._facts_db = str(self._admin.command("SELECT currentDatabase()"))
+        self._admin: Any = None
+        self._facts_db = ""
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -119,13 +142,22 @@ class AnalystSql:
         if ";" in code_of(text):
             raise QueryRefused("one statement only: the engine would run a second one unchecked")
         bound = {**(params or {}), "project_id": project_id}
-        with self._lock:
-            session = self._session(project_id)
-            # command(): query() would append its own FORMAT clause to what is parsed.
-            ast = session.command(f"EXPLAIN AST {text}", parameters=bound)
-            databases = {str(r[0]) for r in self._admin.query(_DATABASES).result_rows}
-            check_ast(ast if isinstance(ast, str) else "\n".join(map(str, ast)), databases)
-            result = session.query(text, parameters=bound)
+        try:
+            with self._lock:
+                return self._run(project_id, text, bound)
+        except ClickHouseError as exc:
+            lines = str(exc).strip().splitlines() or ["unknown error"]
+            raise QueryFailed(lines[0][:1000]) from exc
+
+    def _run(self, project_id: str, text: str, bound: dict[str, Any]) -> QueryResult:
+        """Under the lock: parse, check, run. readonly = 1 on the session keeps it from
+        writing; the check keeps it inside the project's views."""
+        session = self._session(project_id)
+        # command(): query() would append its own FORMAT clause to what is parsed.
+        ast = session.command(f"EXPLAIN AST {text}", parameters=bound)
+        databases = {str(r[0]) for r in self._admin.query(_DATABASES).result_rows}
+        check_ast(ast if isinstance(ast, str) else "\n".join(map(str, ast)), databases)
+        result = session.query(text, parameters=bound)
         return QueryResult(
             columns=list(result.column_names),
             types=[t.name for t in result.column_types],
@@ -134,6 +166,9 @@ class AnalystSql:
 
     def _session(self, project_id: str) -> Any:
         """A read-only session in the project's database of views, made on first use."""
+        if self._admin is None:
+            self._admin = clickhouse_connect.get_client(dsn=self.url)
+            self._facts_db = str(self._admin.command("SELECT currentDatabase()"))
         database = analyst_database(project_id)
         session = self._sessions.get(database)
         if session is None:
@@ -163,7 +198,9 @@ class AnalystSql:
             for session in self._sessions.values():
                 session.close()
             self._sessions.clear()
-            self._admin.close()
+            if self._admin is not None:
+                self._admin.close()
+                self._admin = None
 
 
 _DATABASES = "SELECT name FROM system.databases"

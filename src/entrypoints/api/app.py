@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from adapters.clickhouse.analyst import AnalystSql
 from adapters.postgres.calls_view import FEED_CHANNEL, PostgresCallsView
 from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.command_runner import PostgresCommandRunner
@@ -26,6 +27,7 @@ from entrypoints.api.errors import install_error_handlers
 from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.realtime import RealtimeHub
 from entrypoints.api.routers import (
+    analytics,
     calls,
     campaigns,
     conversations,
@@ -72,6 +74,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             messages=PostgresMessagesView(pool),
             campaign_views=PostgresCampaignsView(pool),
             conversations=PostgresConversationsView(pool),
+            analyst=AnalystSql(settings.clickhouse_url or settings.embedded_clickhouse_url()),
         )
         stop = asyncio.Event()
         tasks: list[asyncio.Task[Any]] = [
@@ -92,6 +95,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             await drain(tasks)
             await pool.close()
             store.close()
+            app.state.services.analyst.close()
 
     app = FastAPI(
         title="Switchboard",
@@ -110,6 +114,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         realtime,
         health,
         pages,
+        analytics,
     ):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)
