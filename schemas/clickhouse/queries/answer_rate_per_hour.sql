@@ -1,25 +1,20 @@
--- Answer rate per campaign per hour over the raw events (no FINAL): each call counts once
--- per hour it ended in, answered when it has a call.answered. uniqExact over the aggregate
--- id makes a redelivered row harmless (ADR 0005). The benchmark runs this one.
+-- Answer rate per campaign per hour, from the call.ended events of calls that ended in
+-- [from, to) (provider time): one scan of `events`, no join, so it stays fast on large
+-- ranges (the benchmark runs this one over 10,000,000 events).
+--   calls     calls that ended in that hour
+--   answered  of those, calls that ended `completed` (Twilio: answered, then ended
+--             normally); answer_rate.sql counts answers from call.answered instead, which
+--             also includes the rare answered call that then failed
+-- FINAL collapses a redelivered row (ADR 0005). campaign '' = calls of no campaign.
 SELECT
-    toStartOfHour(ended_at) AS hour,
-    campaign,
-    uniqExact(aggregate_id) AS calls,
-    uniqExactIf(aggregate_id, answered) AS answered,
+    toStartOfHour(event_time) AS hour,
+    ifNull(campaign_id, '') AS campaign,
+    count() AS calls,
+    countIf(status = 'completed') AS answered,
     round(answered / calls, 4) AS answer_rate
-FROM
-(
-    SELECT
-        aggregate_id,
-        anyIf(event_time, event_type = 'call.ended') AS ended_at,
-        any(ifNull(campaign_id, '')) AS campaign,
-        max(event_type = 'call.answered') AS answered
-    FROM events
-    WHERE project_id = {project_id:UUID}
-      AND event_type IN ('call.ended', 'call.answered')
-    GROUP BY aggregate_id
-    HAVING countIf(event_type = 'call.ended') > 0
-       AND ended_at >= {from:DateTime64(3, 'UTC')} AND ended_at < {to:DateTime64(3, 'UTC')}
-)
+FROM events FINAL
+WHERE project_id = {project_id:UUID}
+  AND event_type = 'call.ended'
+  AND event_time >= {from:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
 GROUP BY hour, campaign
 ORDER BY hour, campaign
