@@ -9,6 +9,7 @@ import pytest
 
 from adapters.clickhouse.analyst import AnalystSql, QueryFailed, QueryRefused, analyst_database
 from analytics_data import OTHER_PROJECT, PROJECT, fresh_facts, project_facts, specs
+from entrypoints.observability import mask_phone
 
 MINE, THEIRS = specs(PROJECT, calls=7), specs(OTHER_PROJECT, calls=5)
 
@@ -113,3 +114,13 @@ def test_errors_name_the_problem(analyst: AnalystSql) -> None:
         analyst.run(PROJECT, "SELECT no_such_column FROM calls")
     with pytest.raises(QueryRefused, match="empty"):
         analyst.run(PROJECT, "  ;")
+
+
+def test_phone_numbers_are_masked_unless_the_caller_may_see_them(analyst: AnalystSql) -> None:
+    sql = "SELECT call_sid, to_number FROM calls ORDER BY call_sid"
+    raw = analyst.run(PROJECT, sql, pii=True).rows
+    assert [r[1] for r in raw] == ["+14155550000"] * len(MINE)  # what the first callback said
+    masked = analyst.run(PROJECT, sql).rows
+    assert masked == [[sid, mask_phone(number)] for sid, number in raw]
+    numbers = "SELECT DISTINCT to_number FROM events WHERE to_number IS NOT NULL"
+    assert analyst.run(PROJECT, numbers).rows == [[mask_phone("+14155550000")]]

@@ -31,6 +31,22 @@ ANALYST_TABLES: dict[str, bool] = {
     "call_outcomes_per_minute": False,
     "campaign_results_per_minute": False,
 }
+# Columns holding phone numbers or addresses (PII), masked unless the caller may see them,
+# and JSON payloads that may hold some (added campaign contacts, pre-0002 call payloads).
+PII_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": ("from_number", "to_number", "from_address", "to_address"),
+    "calls": ("from_number", "to_number"),
+}
+PII_PAYLOADS: dict[str, str] = {
+    "events": "if(event_type = 'campaign.contacts_added', '', payload)",
+    "call_events": "''",
+}
+# +14155551212 -> +1415*****12, as entrypoints.observability.mask_phone does for logs.
+_MASK = (
+    "if(length({c}) < 6, repeat('*', length({c})), concat(substring({c}, 1, "
+    "least(5, length({c}) - 6)), repeat('*', length({c}) - least(5, length({c}) - 6) - 2), "
+    "right({c}, 2)))"
+)
 # Scalar functions that read something other than the query's tables.
 DENIED_FUNCTIONS = frozenset(
     {"file", "joinget", "joingetornull", "hascolumnintable", "getmacro", "getserversetting"}
@@ -74,8 +90,16 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def analyst_database(project_id: str) -> str:
-    return f"analyst_{UUID(project_id).hex}"
+def analyst_database(project_id: str, *, pii: bool = False) -> str:
+    return f"analyst_{'pii_' if pii else ''}{UUID(project_id).hex}"
+
+
+def masked_columns(table: str) -> str:
+    """The view's `REPLACE (...)` list that hides PII, or '' for a table without any."""
+    masks = [f"{_MASK.format(c=c)} AS {c}" for c in PII_COLUMNS.get(table, ())]
+    if table in PII_PAYLOADS:
+        masks.append(f"{PII_PAYLOADS[table]} AS payload")
+    return f" REPLACE ({', '.join(masks)})" if masks else ""
 
 
 def code_of(sql: str) -> str:
@@ -134,8 +158,16 @@ class AnalystSql:
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def run(self, project_id: str, sql: str, params: dict[str, Any] | None = None) -> QueryResult:
-        """The query's result; `{project_id:UUID}` is always the caller's project."""
+    def run(
+        self,
+        project_id: str,
+        sql: str,
+        params: dict[str, Any] | None = None,
+        *,
+        pii: bool = False,
+    ) -> QueryResult:
+        """The query's result; `{project_id:UUID}` is always the caller's project. Phone
+        numbers and addresses come masked unless `pii`."""
         text = sql.strip().rstrip(";").strip()
         if not code_of(text).strip():
             raise QueryRefused("the query is empty")
@@ -144,15 +176,14 @@ class AnalystSql:
         bound = {**(params or {}), "project_id": project_id}
         try:
             with self._lock:
-                return self._run(project_id, text, bound)
+                return self._run(self._session(project_id, pii), text, bound)
         except ClickHouseError as exc:
             lines = str(exc).strip().splitlines() or ["unknown error"]
             raise QueryFailed(lines[0][:1000]) from exc
 
-    def _run(self, project_id: str, text: str, bound: dict[str, Any]) -> QueryResult:
+    def _run(self, session: Any, text: str, bound: dict[str, Any]) -> QueryResult:
         """Under the lock: parse, check, run. readonly = 1 on the session keeps it from
         writing; the check keeps it inside the project's views."""
-        session = self._session(project_id)
         # command(): query() would append its own FORMAT clause to what is parsed.
         ast = session.command(f"EXPLAIN AST {text}", parameters=bound)
         databases = {str(r[0]) for r in self._admin.query(_DATABASES).result_rows}
@@ -164,15 +195,15 @@ class AnalystSql:
             rows=[list(r) for r in result.result_rows],
         )
 
-    def _session(self, project_id: str) -> Any:
+    def _session(self, project_id: str, pii: bool = False) -> Any:
         """A read-only session in the project's database of views, made on first use."""
         if self._admin is None:
             self._admin = clickhouse_connect.get_client(dsn=self.url)
             self._facts_db = str(self._admin.command("SELECT currentDatabase()"))
-        database = analyst_database(project_id)
+        database = analyst_database(project_id, pii=pii)
         session = self._sessions.get(database)
         if session is None:
-            self._create_views(database, project_id)
+            self._create_views(database, project_id, pii)
             # readonly last: once it is set, the engine refuses to change any setting.
             session = clickhouse_connect.get_client(
                 dsn=self.url, database=database, settings={**self.limits, "readonly": 1}
@@ -183,12 +214,13 @@ class AnalystSql:
         self._sessions.move_to_end(database)
         return session
 
-    def _create_views(self, database: str, project_id: str) -> None:
+    def _create_views(self, database: str, project_id: str, pii: bool) -> None:
         project = str(UUID(project_id))
         self._admin.command(f"CREATE DATABASE IF NOT EXISTS {database}")
         for table, final in ANALYST_TABLES.items():
             self._admin.command(
-                f"CREATE OR REPLACE VIEW {database}.{table} AS SELECT * FROM "
+                f"CREATE OR REPLACE VIEW {database}.{table} AS SELECT *"
+                f"{'' if pii else masked_columns(table)} FROM "
                 f"{self._facts_db}.{table}{' FINAL' if final else ''}"
                 f" WHERE project_id = toUUID('{project}')"
             )

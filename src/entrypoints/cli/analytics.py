@@ -60,14 +60,15 @@ def api_runner(url: str, key: str) -> Runner:
 
 
 def direct_runner(clickhouse_url: str, project_id: str) -> Runner:
-    """In this process: only for a ClickHouse server (chDB belongs to the API process)."""
+    """In this process: only for a ClickHouse server (chDB belongs to the API process).
+    Unmasked: whoever holds CLICKHOUSE_URL's credentials can read the raw tables anyway."""
     from adapters.clickhouse.analyst import AnalystSql, QueryFailed, QueryRefused, json_value
 
     analyst = AnalystSql(clickhouse_url)
 
     def run(sql: str, params: dict[str, Any]) -> dict[str, Any]:
         try:
-            result = analyst.run(project_id, sql, params)
+            result = analyst.run(project_id, sql, params, pii=True)
         except (QueryRefused, QueryFailed) as exc:
             raise CliError(str(exc)) from exc
         rows = [[json_value(v) for v in row] for row in result.rows]

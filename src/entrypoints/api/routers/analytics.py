@@ -40,7 +40,8 @@ class SqlOut(BaseModel):
 async def run_sql(body: SqlIn, principal: PrincipalDep, services: ServicesDep) -> SqlOut:
     """Run one read-only query over this project's facts: `events`, `calls`,
     `call_events`, `call_outcomes_per_minute`, `campaign_results_per_minute`
-    (schemas/clickhouse/README.md). Allowed for the roles admin and analyst."""
+    (schemas/clickhouse/README.md). Allowed for the roles admin and analyst; phone numbers
+    and addresses come masked unless the role is admin."""
     if principal.role not in ANALYST_ROLES:
         raise ApiError(
             403,
@@ -51,7 +52,11 @@ async def run_sql(body: SqlIn, principal: PrincipalDep, services: ServicesDep) -
         )
     try:
         result = await asyncio.to_thread(
-            services.analyst.run, principal.project_id, body.sql, body.params
+            services.analyst.run,
+            principal.project_id,
+            body.sql,
+            body.params,
+            pii=principal.role == "admin",
         )
     except QueryRefused as exc:
         raise ApiError(
