@@ -51,8 +51,9 @@ _MASK = (
 DENIED_FUNCTIONS = frozenset(
     {"file", "joinget", "joingetornull", "hascolumnintable", "getmacro", "getserversetting"}
 )
-_ROOTS = ("SelectWithUnionQuery (children 1)", "SelectIntersectExceptQuery")
-_NODE = re.compile(r"^( *)(\S+)(?: (\S+))?")
+_ROOT = "SelectWithUnionQuery (children 1)"  # a second child is INTO OUTFILE or FORMAT
+# An AST line: indent, node kind, then its name (which may hold spaces when quoted).
+_NODE = re.compile(r"^( *)(\S+)(?: (?!\()(.*?))?(?: \((?:alias|children) [^)]*\))*$")
 # A string, a quoted name or a comment (whose text is not code), else one character of code.
 _TOKEN = re.compile(
     r"'(?:[^'\\]|\\.|'')*'|`(?:[^`\\]|\\.)*`|\"(?:[^\"\\]|\\.)*\"|--[^\n]*|/\*.*?\*/|.",
@@ -111,7 +112,7 @@ def check_ast(ast: str, databases: set[str]) -> None:
     """Refuse a parsed query (EXPLAIN AST text) that could read outside the analyst's views.
     `databases`: every database name on the server, compared case-insensitively."""
     lines = ast.splitlines()
-    if not lines or not lines[0].startswith(_ROOTS):
+    if not lines or lines[0] != _ROOT:
         raise QueryRefused("only one SELECT is allowed (no INTO OUTFILE or FORMAT)")
     known = {d.lower() for d in databases}
     parents: list[str] = []
