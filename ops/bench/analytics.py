@@ -43,15 +43,15 @@ SELECT
     number + 1,
     toUUID('{PROJECT}'),
     'call',
-    toUUID(concat('00000000-0000-4000-8000-', leftPad(hex(intDiv(number, 8)), 12, '0'))),
+    reinterpret(toUInt128(intDiv(number, 8)), 'UUID'),
     number % 8 + 1,
     if(intDiv(number, 8) % 5 < 3, {ANSWERED}[number % 8 + 1], {UNANSWERED}[number % 8 + 1]),
     addMilliseconds(toDateTime64('2026-03-01 00:00:00', 3, 'UTC'),
                     intDiv(number, 8) * 480 + (number % 8) * 5000) AS at,
     at,
-    concat('op-', toString(number)),
     '',
-    concat('CA', leftPad(hex(intDiv(number, 8)), 32, '0')),
+    '',
+    concat('CA', toString(intDiv(number, 8))),
     concat('campaign-', toString(intDiv(number, 8) % 20)),
     nullIf(if(intDiv(number, 8) % 5 < 3, {STATUSES}[number % 8 + 1],
               {NO_STATUSES}[number % 8 + 1]), ''),
@@ -60,9 +60,9 @@ SELECT
 FROM numbers({EVENTS})
 """
 COUNT = "SELECT count() FROM events WHERE project_id = {project_id:UUID}"
-# The same rows and columns as the analyst query, without FINAL, grouping or the hour.
+# The same rows and columns as the analyst query, read without FINAL, grouping or hours.
 SCAN = (
-    "SELECT count(), countIf(status = 'completed'), uniqExact(ifNull(campaign_id, ''))"
+    "SELECT count(), countIf(status = 'completed'), max(campaign_id), max(event_time)"
     " FROM events WHERE project_id = {project_id:UUID} AND event_type = 'call.ended'"
     " AND event_time >= {from:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}"
 )

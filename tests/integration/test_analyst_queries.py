@@ -252,3 +252,5 @@ def test_cost_per_campaign(analyst: AnalystSql) -> None:
             assert r["cost_per_answered_call"] == pytest.approx(
                 float(r["cost"]) / answered, abs=1e-6
             )
+        else:  # nothing priced: no cost per call rather than a misleading zero
+            assert r["cost_per_answered_call"] is None
