@@ -48,7 +48,10 @@ def api_runner(url: str, key: str) -> Runner:
         except httpx.HTTPError as exc:
             msg = f"cannot reach the API at {url} ({exc}); is `switchboard up` running?"
             raise CliError(msg) from exc
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise CliError(f"{endpoint} answered HTTP {response.status_code}, not JSON") from exc
         if response.status_code != 200:
             error = body.get("error", {})
             hints = "; ".join(error.get("human_how_to_fix", []))
@@ -153,7 +156,10 @@ def query_text(args: argparse.Namespace) -> str:
         except KeyError as exc:
             raise CliError(str(exc.args[0]), 2) from exc
     if args.file:
-        return Path(args.file).read_text()
+        try:
+            return Path(args.file).read_text()
+        except OSError as exc:
+            raise CliError(f"cannot read {args.file}: {exc.strerror}", 2) from exc
     return str(sys.stdin.read() if args.query == "-" else args.query)
 
 
