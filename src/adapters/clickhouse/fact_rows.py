@@ -90,6 +90,8 @@ COMMON_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "project_id", "operation_id", "trace_id"}
 )
 DROPPED_FIELDS = frozenset({"originator_topic"})
+# What the sink inserts. The table has one more, `projected_at` (0007): the server fills it
+# with the insert time, so a row stays a function of its event here.
 COLUMNS: dict[str, str] = {**COMMON_COLUMNS, **FIELD_COLUMNS, "payload": "String"}
 COLUMN_NAMES = list(COLUMNS)
 # A call event's row names its call's campaign, attempt and direction (from call.created),

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from adapters.clickhouse.analyst import AnalystSql
 from adapters.postgres.calls_view import FEED_CHANNEL, PostgresCallsView
 from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.command_runner import PostgresCommandRunner
@@ -28,6 +29,7 @@ from entrypoints.api.realtime import RealtimeHub
 from entrypoints.api.rebuild_job import FactsRebuildJob
 from entrypoints.api.routers import (
     admin,
+    analytics,
     calls,
     campaigns,
     conversations,
@@ -75,6 +77,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             messages=PostgresMessagesView(pool),
             campaign_views=PostgresCampaignsView(pool),
             conversations=PostgresConversationsView(pool),
+            analyst=AnalystSql(settings.clickhouse_url or settings.embedded_clickhouse_url()),
         )
         stop = asyncio.Event()
         tasks: list[asyncio.Task[Any]] = [
@@ -106,6 +109,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             await drain(tasks)
             await pool.close()
             store.close()
+            app.state.services.analyst.close()
 
     app = FastAPI(
         title="Switchboard",
@@ -126,6 +130,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         health,
         sync,
         pages,
+        analytics,
     ):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from adapters.clickhouse.analyst import AnalystSql
 from adapters.postgres.calls_view import PostgresCallsView
 from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.command_runner import PostgresCommandRunner
@@ -34,6 +35,7 @@ class Services:
     messages: PostgresMessagesView
     campaign_views: PostgresCampaignsView
     conversations: PostgresConversationsView
+    analyst: AnalystSql
 
 
 async def get_services(request: Request) -> Services:

@@ -246,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_projections(sub)
 
+    from entrypoints.cli.analytics import add_parsers as add_analytics
+
+    add_analytics(sub)
+
     v = sub.add_parser("serve", help="run one component (what `up` supervises)")
     v.add_argument("component", choices=["api", "worker"])
     v.set_defaults(func=_cmd_serve)
