@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -15,7 +16,19 @@ from psycopg import Cursor
 
 from adapters.postgres.database import eventsourcing_env
 from domain.call import Call, call_id, replay
+from domain.hash_chain import GENESIS
 from projections.positioned import PositionedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A stored event with its place in the log and in its aggregate's hash chain."""
+
+    position: int
+    version: int
+    hash: bytes
+    prev_hash: bytes
+    event: Any
 
 
 class EventLog(Application):  # type: ignore[type-arg]
@@ -110,6 +123,30 @@ class PostgresEventStore:
         """A call's whole stream, oldest first (empty for an unknown call)."""
         stored = self.recorder.select_events(call_id(project_id, call_sid))
         return [self.mapper.to_domain_event(s) for s in stored]
+
+    def call_chain(self, project_id: str, call_sid: str) -> list[Link]:
+        """A call's events with their positions and hashes, oldest first."""
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT originator_id, originator_version, notification_id, topic, state, hash"
+                f" FROM {self.table} WHERE originator_id = %s ORDER BY originator_version",
+                (call_id(project_id, call_sid),),
+            ).fetchall()
+        links: list[Link] = []
+        for row in rows:
+            event = self.mapper.to_domain_event(
+                StoredEvent(
+                    row["originator_id"],
+                    row["originator_version"],
+                    row["topic"],
+                    bytes(row["state"]),
+                )
+            )
+            prev = links[-1].hash if links else GENESIS
+            links.append(
+                Link(row["notification_id"], row["originator_version"], row["hash"], prev, event)
+            )
+        return links
 
     def call_as_of(
         self,

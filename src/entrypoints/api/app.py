@@ -26,6 +26,7 @@ from entrypoints.api.errors import install_error_handlers
 from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.realtime import RealtimeHub
 from entrypoints.api.routers import (
+    audit,
     calls,
     campaigns,
     conversations,
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         realtime,
         health,
         pages,
+        audit,
     ):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)

@@ -58,6 +58,27 @@ def _cmd_projects_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_projects_key(args: argparse.Namespace, settings: Settings) -> int:
+    import psycopg
+
+    from adapters.postgres.projects import issue_api_key
+    from entrypoints.bootstrap import start_database
+
+    engines = start_database(settings)
+    try:
+        key = issue_api_key(engines.database_url, args.project_id, args.role)
+    except (psycopg.errors.ForeignKeyViolation, psycopg.errors.InvalidTextRepresentation):
+        print(f"error: no project {args.project_id}", file=sys.stderr)
+        return 1
+    finally:
+        engines.stop()
+    if args.json:
+        print(json.dumps({"project_id": args.project_id, "role": args.role, "api_key": key}))
+    else:
+        print(f"API key:  {key}   (role {args.role}; shown once)")
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.twilio.simulator import ProviderSimulator
 
@@ -168,6 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--provider-api-url", help="provider REST base URL (simulator or Twilio)")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=_cmd_projects_create)
+    from adapters.postgres.projects import ROLES
+
+    k = psub.add_parser("key", help="issue another API key for a project, with a role")
+    k.add_argument("--project-id", required=True, metavar="UUID")
+    k.add_argument(
+        "--role",
+        choices=ROLES,
+        default="viewer",
+        help="admin: everything; operator: run campaigns; analyst: analytics; auditor:"
+        " read and export histories unmasked; viewer: read only (default). Exports show"
+        " phone numbers only to admin and auditor keys.",
+    )
+    k.add_argument("--json", action="store_true", help="print JSON")
+    k.set_defaults(func=_cmd_projects_key)
 
     s = sub.add_parser("simulate", help="play a Twilio-like provider posting signed callbacks")
     s.add_argument(
@@ -185,9 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--truth", action="store_true", help="print each call's final status")
     s.set_defaults(func=_cmd_simulate)
 
+    from entrypoints.cli.audit import add_parser as add_audit
     from entrypoints.cli.projections import add_parser as add_projections
 
     add_projections(sub)
+    add_audit(sub)
 
     v = sub.add_parser("serve", help="run one component (what `up` supervises)")
     v.add_argument("component", choices=["api", "worker"])
