@@ -3,14 +3,16 @@
 --                 || int8be(notification_id) || int4be(octet_length(topic)) || topic (UTF-8)
 --                 || state)
 -- where prev_hash is the hash of the aggregate's event at version - 1, or, for version 1,
--- 32 zero bytes for its first. A BEFORE INSERT trigger computes it, so both append paths
--- (the library's recorder and the inbox worker's batched insert) and any hand-written INSERT
--- are chained; a caller-supplied hash is overwritten. Updates, deletes and truncates are
--- refused: the log is append-only. `switchboard audit verify` recomputes it all in Python.
+-- 32 zero bytes. The batched append (adapters/postgres/event_store.py, the
+-- inbox worker's path) computes it in Python under the table lock, with positions it takes
+-- from the sequence; for every other writer (the library's recorder, a hand-written INSERT)
+-- the BEFORE INSERT trigger below computes it, so no row is stored without one. Updates,
+-- deletes and truncates are refused: the log is append-only. `switchboard audit verify`
+-- recomputes every hash in Python, so a wrong supplied hash is found like an edit.
 -- Rollback: DROP TRIGGER eventlog_events_chain, eventlog_events_append_only,
 --           eventlog_events_no_truncate ON eventlog_events;
---           DROP FUNCTION eventlog_chain(), eventlog_refuse_change();
---           ALTER TABLE eventlog_events DROP COLUMN hash;
+--           DROP FUNCTION eventlog_chain(), eventlog_refuse_change(), eventlog_link(bytea,
+--           eventlog_events); ALTER TABLE eventlog_events DROP COLUMN hash;
 
 -- The eventsourcing library creates its table on first use, after the migrations ran: create
 -- it here with the library's own definition (its CREATE ... IF NOT EXISTS then does nothing).
@@ -59,12 +61,17 @@ BEGIN
     END LOOP;
 END $$;
 ALTER TABLE eventlog_events ALTER COLUMN hash SET NOT NULL;
+ALTER TABLE eventlog_events ADD CONSTRAINT eventlog_events_hash_is_sha256
+    CHECK (octet_length(hash) = 32);
 
 CREATE OR REPLACE FUNCTION eventlog_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     prev bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
     topic bytea := convert_to(coalesce(NEW.topic, ''), 'UTF8');
 BEGIN
+    IF NEW.hash IS NOT NULL THEN  -- computed by the batched append (or checked by verify)
+        RETURN NEW;
+    END IF;
     IF NEW.originator_version > 1 THEN
         -- Rows inserted earlier by the same statement are visible here (a batch holds
         -- several events of one call, in version order).

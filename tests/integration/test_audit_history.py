@@ -251,3 +251,33 @@ def test_an_archived_month_verifies_offline_and_tampering_is_named(
     assert code == 1
     assert f"call CA12 (project {project[0].id}): version {record['version']}," in out
     assert f"position {record['position']}" in out
+
+
+def test_cli_export_writes_the_same_records_masked_on_request(
+    database_url: str,
+    project: tuple[Project, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    receive(database_url, project[0], "CA13", LIFECYCLE)
+    plain, masked = tmp_path / "plain.ndjson", tmp_path / "masked.ndjson"
+    for path, extra in ((plain, []), (masked, ["--mask"])):
+        code, out = run_cli(
+            monkeypatch,
+            capsys,
+            database_url,
+            "audit",
+            "export",
+            "CA13",
+            "--out",
+            str(path),
+            *extra,
+        )
+        assert code == 0, out
+    clear = [json.loads(x) for x in plain.read_text().splitlines()]
+    hidden = [json.loads(x) for x in masked.read_text().splitlines()]
+    assert [r["kind"] for r in clear] == [r["kind"] for r in hidden]
+    assert clear[-1]["payload"]["From"] == "+14155550100"
+    assert hidden[-1]["payload"]["From"] == "+1415*****00"
+    assert [r.get("hash") for r in clear] == [r.get("hash") for r in hidden]

@@ -203,3 +203,38 @@ def _status(status: str, n: int) -> RecordCallStatus:
         trace_id="0" * 32,
         source=Source.API,
     )
+
+
+def test_a_forged_hash_supplied_on_insert_is_found(
+    database_url: str,
+    calls: Project,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Writers may supply the hash (the batched append does); a wrong one is a break."""
+    version, position = rows_of(database_url, "CA01")[-1]
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO eventlog_events (originator_id, originator_version, topic, state, hash)"
+            " SELECT originator_id, originator_version + 1, topic, state, %s FROM eventlog_events"
+            " WHERE notification_id = %s",
+            (bytes(32), position),
+        )
+    code, out = verify(monkeypatch, capsys, database_url, "--call", "CA01")
+    assert code == 1
+    assert f"call CA01 (project {calls.id}): version {version + 1}" in out
+    assert "hash mismatch" in out
+
+
+def test_an_event_without_a_predecessor_is_refused(database_url: str, calls: Project) -> None:
+    _, position = rows_of(database_url, "CA01")[-1]
+    with (
+        psycopg.connect(database_url) as conn,
+        pytest.raises(psycopg.errors.ForeignKeyViolation, match="no predecessor"),
+    ):
+        conn.execute(
+            "INSERT INTO eventlog_events (originator_id, originator_version, topic, state)"
+            " SELECT originator_id, originator_version + 5, topic, state FROM eventlog_events"
+            " WHERE notification_id = %s",
+            (position,),
+        )
