@@ -31,7 +31,7 @@ REPLAY_RUNS = 50
 VERIFY_EVENTS = 1_000_000
 EVENTS_PER_CALL = 5
 APPEND_TARGET = 5_000  # commands per second (issue 3)
-APPEND_ROUNDS = 2
+APPEND_ROUNDS = 3
 PROJECT = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 # A realistic StatusObserved state (~330 bytes), different for every event.

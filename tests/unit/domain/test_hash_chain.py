@@ -3,7 +3,6 @@ is reported at that event's version, and only the first break of an aggregate co
 
 from __future__ import annotations
 
-import dataclasses
 from uuid import UUID, uuid4
 
 from hypothesis import given
@@ -43,7 +42,7 @@ def test_an_untouched_chain_holds_and_ends_at_its_last_event(s: list[bytes]) -> 
 def test_an_edited_state_breaks_at_that_version(s: list[bytes], data: st.DataObject) -> None:
     rows = chain(uuid4(), s)
     i = data.draw(st.integers(0, len(rows) - 1))
-    rows[i] = dataclasses.replace(rows[i], state=rows[i].state + b"!")
+    rows[i] = rows[i]._replace(state=rows[i].state + b"!")
     [b] = verify(rows).breaks
     assert (b.version, b.position) == (i + 1, rows[i].position)
     assert "hash mismatch" in b.reason
@@ -67,8 +66,8 @@ def test_swapped_positions_break_at_the_earlier_version(
     i = data.draw(st.integers(0, len(rows) - 2))
     a, b = rows[i], rows[i + 1]
     rows[i], rows[i + 1] = (
-        dataclasses.replace(a, position=b.position),
-        dataclasses.replace(b, position=a.position),
+        a._replace(position=b.position),
+        b._replace(position=a.position),
     )
     [found] = verify(rows).breaks
     assert found.version == i + 1
@@ -78,7 +77,7 @@ def test_a_rehashed_edit_is_caught_at_the_next_event() -> None:
     """Rewriting one event and its stored hash still breaks the link to the next one."""
     rows = chain(uuid4(), [b"a", b"b", b"c"])
     forged = link(rows[0].hash, rows[1].originator_id, 2, rows[1].position, rows[1].topic, b"B")
-    rows[1] = dataclasses.replace(rows[1], state=b"B", hash=forged)
+    rows[1] = rows[1]._replace(state=b"B", hash=forged)
     [b] = verify(rows).breaks
     assert b.version == 3
 
@@ -95,7 +94,7 @@ def test_a_later_month_continues_from_the_earlier_heads() -> None:
 
 def test_breaks_in_one_aggregate_leave_the_others_verified() -> None:
     good, bad = chain(uuid4(), [b"x", b"y"]), chain(uuid4(), [b"p", b"q"])
-    bad[1] = dataclasses.replace(bad[1], state=b"Q")
+    bad[1] = bad[1]._replace(state=b"Q")
     v = verify(good + bad)
     assert [b.originator_id for b in v.breaks] == [bad[0].originator_id]
     assert set(v.heads) == {good[0].originator_id}
