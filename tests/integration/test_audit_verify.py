@@ -238,3 +238,18 @@ def test_an_event_without_a_predecessor_is_refused(database_url: str, calls: Pro
             " WHERE notification_id = %s",
             (position,),
         )
+
+
+def test_a_deleted_tail_of_the_whole_log_is_caught_by_the_followers_positions(
+    database_url: str,
+    calls: Project,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT max(notification_id) FROM eventlog_events").fetchone()
+    assert row is not None
+    tamper(database_url, "DELETE FROM eventlog_events WHERE notification_id = %s", row[0])
+    code, out = verify(monkeypatch, capsys, database_url)
+    assert code == 1
+    assert f"the event log: position {row[0]}: the log ends at position {row[0] - 1}" in out

@@ -58,11 +58,12 @@ class Finding:
     originator_id: UUID | None = None
 
     def describe(self) -> str:
-        where = f"version {self.version}" + (
-            f", position {self.position}" if self.position is not None else ""
-        )
+        where = [f"version {self.version}"] if self.version > 0 else []
+        where += [f"position {self.position}"] if self.position is not None else []
         project = f" (project {self.project_id})" if self.project_id else ""
-        return f"{self.subject}{project}: {where}: {self.reason}"
+        return ": ".join(
+            [f"{self.subject}{project}", *([", ".join(where)] if where else []), self.reason]
+        )
 
 
 @dataclass
