@@ -197,9 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--role",
         choices=ROLES,
         default="viewer",
-        help="admin: everything; operator: run campaigns; analyst: analytics; auditor:"
-        " read and export histories unmasked; viewer: read only (default). Exports show"
-        " phone numbers only to admin and auditor keys.",
+        help="one of %(choices)s (default viewer). So far the role decides one thing: call"
+        " exports show phone numbers only to admin and auditor keys.",
     )
     k.add_argument("--json", action="store_true", help="print JSON")
     k.set_defaults(func=_cmd_projects_key)
