@@ -3,6 +3,7 @@ edited, deleted or reordered row is named by call and position; an untouched sto
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psycopg
@@ -110,6 +111,12 @@ def test_an_edited_event_is_named_by_call_and_position(
     )
     assert "CA01" not in out
     assert "CA03" not in out
+    code, out = verify(monkeypatch, capsys, database_url, "--json")
+    report = json.loads(out[: out.rindex("}") + 1])
+    assert (code, report["ok"]) == (1, False)
+    assert [(b["subject"], b["version"], b["position"]) for b in report["breaks"]] == [
+        ("call CA02", version, position)
+    ]
 
 
 def test_a_deleted_event_is_named_by_call_and_position(
