@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ops.bench import analytics, event_store, projections, webhooks
+from ops.bench import analytics, audit, event_store, projections, webhooks
 from ops.bench.context import BenchContext
 from ops.bench.report import Table
 
@@ -15,4 +15,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     "event_store": event_store.run,
     "projections": projections.run,
     "analytics": analytics.run,
+    "audit": audit.run,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -15,7 +16,19 @@ from psycopg import Cursor
 
 from adapters.postgres.database import eventsourcing_env
 from domain.call import Call, call_id, replay
+from domain.hash_chain import GENESIS, link
 from projections.positioned import PositionedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A stored event with its place in the log and in its aggregate's hash chain."""
+
+    position: int
+    version: int
+    hash: bytes
+    prev_hash: bytes
+    event: Any
 
 
 class EventLog(Application):  # type: ignore[type-arg]
@@ -35,8 +48,19 @@ class PostgresEventStore:
         self.table = self.recorder.events_table_name
         self.channel = self.recorder.channel_name
         self._insert = (
-            f"INSERT INTO {self.table} (originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
+            f"INSERT INTO {self.table}"
+            " (originator_id, originator_version, topic, state, notification_id, hash)"
+            " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
+            " %b::bigint[], %b::bytea[])"
+        )
+        self._positions = (
+            f"SELECT nextval(pg_get_serial_sequence('{self.table}', 'notification_id'))"
+            " FROM generate_series(1, %s)"
+        )
+        self._prev_hashes = (
+            f"SELECT originator_id, hash FROM {self.table}"
+            " WHERE (originator_id, originator_version) IN"
+            " (SELECT * FROM unnest(%b::uuid[], %b::bigint[]))"
         )
 
     def close(self) -> None:
@@ -70,12 +94,17 @@ class PostgresEventStore:
         """Append in the caller's transaction, under the library's own table lock and NOTIFY
         (so commit order stays position order). Parameters go as binary arrays (%b): the
         library's composite-array text encoding costs more than the decisions do.
+        The positions are taken under the lock and the hash chain is computed here, in one
+        round trip per batch; the trigger of migration 0008 only fills in hashes for other
+        writers, and `audit verify` checks both alike (ADR 0010).
         A concurrent writer of the same aggregate version raises IntegrityError."""
         if not events:
             return
         stored = [self.mapper.to_stored_event(e) for e in events]
         self.recorder._lock_table(curs)
         self.recorder._notify_channel(curs)
+        positions = [r["nextval"] for r in curs.execute(self._positions, (len(stored),))]
+        hashes = chain_hashes(stored, positions, self._heads_before(curs, stored))
         curs.execute(
             self._insert,
             (
@@ -83,9 +112,24 @@ class PostgresEventStore:
                 [s.originator_version for s in stored],
                 [s.topic for s in stored],
                 [s.state for s in stored],
+                positions,
+                hashes,
             ),
             binary=True,
         )
+
+    def _heads_before(self, curs: Cursor[Any], stored: list[StoredEvent]) -> dict[UUID, bytes]:
+        """The stored hash each aggregate's first new event chains to (none for new ones)."""
+        firsts: dict[UUID, int] = {}
+        for s in stored:
+            firsts.setdefault(cast(UUID, s.originator_id), s.originator_version)
+        wanted = [(oid, v - 1) for oid, v in firsts.items() if v > 1]
+        if not wanted:
+            return {}
+        rows = curs.execute(
+            self._prev_hashes, ([w[0] for w in wanted], [w[1] for w in wanted]), binary=True
+        ).fetchall()
+        return {r["originator_id"]: bytes(r["hash"]) for r in rows}
 
     def read(self, after: int, upto: int | None, limit: int) -> list[PositionedEvent]:
         notifications = self.recorder.select_notifications(
@@ -111,6 +155,30 @@ class PostgresEventStore:
         stored = self.recorder.select_events(call_id(project_id, call_sid))
         return [self.mapper.to_domain_event(s) for s in stored]
 
+    def call_chain(self, project_id: str, call_sid: str) -> list[Link]:
+        """A call's events with their positions and hashes, oldest first."""
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT originator_id, originator_version, notification_id, topic, state, hash"
+                f" FROM {self.table} WHERE originator_id = %s ORDER BY originator_version",
+                (call_id(project_id, call_sid),),
+            ).fetchall()
+        links: list[Link] = []
+        for row in rows:
+            event = self.mapper.to_domain_event(
+                StoredEvent(
+                    row["originator_id"],
+                    row["originator_version"],
+                    row["topic"],
+                    bytes(row["state"]),
+                )
+            )
+            prev = links[-1].hash if links else GENESIS
+            links.append(
+                Link(row["notification_id"], row["originator_version"], row["hash"], prev, event)
+            )
+        return links
+
     def call_as_of(
         self,
         project_id: str,
@@ -121,6 +189,26 @@ class PostgresEventStore:
     ) -> Call | None:
         """Point in time: the call after a version, or as the log knew it at a time."""
         return replay(self.call_events(project_id, call_sid), as_of=at, version=version)
+
+
+def chain_hashes(
+    stored: Sequence[StoredEvent], positions: Sequence[int], heads: dict[UUID, bytes]
+) -> list[bytes]:
+    """Each event's hash, chained to its aggregate's previous one (in `heads`, or earlier in
+    this batch). An aggregate missing from `heads` at a version above 1 is refused."""
+    last: dict[UUID, bytes] = {}
+    hashes = []
+    for s, position in zip(stored, positions, strict=True):
+        oid = cast(UUID, s.originator_id)
+        prev = last.get(oid) or heads.get(oid)
+        if prev is None:
+            if s.originator_version != 1:
+                msg = f"event {s.originator_version} of {oid} has no predecessor to chain to"
+                raise ValueError(msg)
+            prev = GENESIS
+        last[oid] = link(prev, oid, s.originator_version, position, s.topic, s.state)
+        hashes.append(last[oid])
+    return hashes
 
 
 class StoreEventSource:

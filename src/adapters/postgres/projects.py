@@ -12,6 +12,10 @@ from typing import Any
 import psycopg
 
 KEY_PREFIX = "sb_"
+ROLES = ("admin", "operator", "analyst", "auditor", "viewer")
+"""What an API key may be (schemas/postgres/0013_api_key_roles.sql checks the same list)."""
+SEES_PHONE_NUMBERS = frozenset({"admin", "auditor"})
+"""Roles that read phone numbers unmasked in exports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,13 @@ def hash_key(key: str) -> bytes:
 
 def new_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+class UnknownRole(ValueError):
+    """An API key role outside ROLES."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
 
 
 class ProjectAlreadyExists(Exception):
@@ -85,6 +96,8 @@ def issue_api_key(database_url: str, project_id: str, role: str = "admin") -> st
 
 
 def _insert_key(conn: psycopg.Connection[Any], project_id: str, role: str) -> str:
+    if role not in ROLES:
+        raise UnknownRole(role)
     key = new_api_key()
     conn.execute(
         "INSERT INTO api_keys (id, project_id, key_hash, key_prefix, role)"

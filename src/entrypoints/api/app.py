@@ -30,6 +30,7 @@ from entrypoints.api.rebuild_job import FactsRebuildJob
 from entrypoints.api.routers import (
     admin,
     analytics,
+    audit,
     calls,
     campaigns,
     conversations,
@@ -131,6 +132,7 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         sync,
         pages,
         analytics,
+        audit,
     ):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)

@@ -59,6 +59,27 @@ def _cmd_projects_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_projects_key(args: argparse.Namespace, settings: Settings) -> int:
+    import psycopg
+
+    from adapters.postgres.projects import issue_api_key
+    from entrypoints.bootstrap import start_database
+
+    engines = start_database(settings)
+    try:
+        key = issue_api_key(engines.database_url, args.project_id, args.role)
+    except (psycopg.errors.ForeignKeyViolation, psycopg.errors.InvalidTextRepresentation):
+        print(f"error: no project {args.project_id}", file=sys.stderr)
+        return 1
+    finally:
+        engines.stop()
+    if args.json:
+        print(json.dumps({"project_id": args.project_id, "role": args.role, "api_key": key}))
+    else:
+        print(f"API key:  {key}   (role {args.role}; shown once)")
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.twilio.simulator import Chaos, ProviderSimulator
 
@@ -196,6 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--provider-api-url", help="provider REST base URL (simulator or Twilio)")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=_cmd_projects_create)
+    from adapters.postgres.projects import ROLES
+
+    k = psub.add_parser("key", help="issue another API key for a project, with a role")
+    k.add_argument("--project-id", required=True, metavar="UUID")
+    k.add_argument(
+        "--role",
+        choices=ROLES,
+        default="viewer",
+        help="one of %(choices)s (default viewer). So far the role decides one thing: call"
+        " exports show phone numbers only to admin and auditor keys.",
+    )
+    k.add_argument("--json", action="store_true", help="print JSON")
+    k.set_defaults(func=_cmd_projects_key)
 
     s = sub.add_parser(
         "simulate",
@@ -242,9 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=_cmd_simulate)
 
+    from entrypoints.cli.audit import add_parser as add_audit
     from entrypoints.cli.projections import add_parser as add_projections
 
     add_projections(sub)
+    add_audit(sub)
 
     from entrypoints.cli.analytics import add_parsers as add_analytics
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 from fastapi import APIRouter, Query, Response
 
+from domain.call import replay
 from entrypoints.api.deps import PrincipalDep, ServicesDep
 from entrypoints.api.errors import ApiError
 from entrypoints.api.paging import paged
@@ -76,20 +77,29 @@ async def call_events(call_sid: str, principal: PrincipalDep, services: Services
 async def call_history(
     call_sid: str, principal: PrincipalDep, services: ServicesDep, as_of: datetime | None = None
 ) -> Response:
-    """`as_of` (ISO 8601): the state after every event recorded by then, and those events."""
+    """`as_of` (ISO 8601): the state after every event recorded by then, and those events,
+    each with its version, `hash` and `prev_hash` in the call's chain."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    call = await asyncio.to_thread(
-        services.store.call_as_of, principal.project_id, call_sid, at=as_of
-    )
+    chain = await asyncio.to_thread(services.store.call_chain, principal.project_id, call_sid)
+    call = replay([link.event for link in chain], as_of=as_of)
     if call is None:
         raise _not_found(call_sid)
+    links = {link.position: link for link in chain}
     events = await services.calls.call_feed(principal.project_id, call_sid, until=as_of)
+    for e in events:  # each event's place in the call's hash chain (ADR 0010)
+        link = links.get(e["position"])
+        e.update(
+            version=link.version if link else None,
+            hash=link.hash.hex() if link else None,
+            prev_hash=link.prev_hash.hex() if link else None,
+        )
     state = {k: v for k, v in vars(call).items() if not k.startswith("_")}
     body = {
         "call_sid": call_sid,
         "as_of": as_of,
         "version": call.version,
+        "head_hash": chain[call.version - 1].hash.hex(),
         "state": state,
         "events": events,
     }
