@@ -1,4 +1,4 @@
-"""Voice status callbacks: parse the wire form, derive the dedupe key, build the command."""
+"""Provider callbacks: parse the wire form; voice status: dedupe key and command."""
 
 from __future__ import annotations
 
@@ -61,7 +61,25 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _int(fields: dict[str, Any], name: str, problems: list[str]) -> int | None:
+def required(fields: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    """Each name present, once: what no worker could apply without."""
+    problems = [f"{f} is required" for f in names if not fields.get(f)]
+    problems += [f"{f} must appear once" for f in names if isinstance(fields.get(f), list)]
+    return problems
+
+
+def optional(fields: dict[str, Any], name: str) -> str | None:
+    """A text field; absent and blank both mean unknown."""
+    value = fields.get(name)
+    return str(value) if value not in (None, "") else None
+
+
+def dedupe_key(kind: str, fields: dict[str, Any], names: tuple[str, ...]) -> str:
+    """The natural key of one provider event: the same event retried gives the same key."""
+    return kind + ":" + ":".join(str(fields.get(f) or "-") for f in names)
+
+
+def int_field(fields: dict[str, Any], name: str, problems: list[str]) -> int | None:
     value = fields.get(name)
     if value in (None, ""):
         return None
@@ -72,14 +90,16 @@ def _int(fields: dict[str, Any], name: str, problems: list[str]) -> int | None:
         return None
 
 
-def _time(fields: dict[str, Any], problems: list[str]) -> datetime | None:
-    value = fields.get("Timestamp")
+def time_field(
+    fields: dict[str, Any], problems: list[str], name: str = "Timestamp"
+) -> datetime | None:
+    value = fields.get(name)
     if not value:
         return None
     try:
         when = email.utils.parsedate_to_datetime(str(value))
     except (TypeError, ValueError):
-        problems.append("Timestamp must be an RFC 2822 date")
+        problems.append(f"{name} must be an RFC 2822 date")
         return None
     # Twilio sends UTC; "-0000" or no zone at all means UTC too, never a naive time.
     return when if when.tzinfo else when.replace(tzinfo=UTC)
@@ -87,25 +107,20 @@ def _time(fields: dict[str, Any], problems: list[str]) -> datetime | None:
 
 def check_voice_status(fields: dict[str, Any]) -> None:
     """Reject what no worker could ever apply, before it is stored."""
-    problems = [f"{f} is required" for f in REQUIRED_VOICE_FIELDS if not fields.get(f)]
-    for f in REQUIRED_VOICE_FIELDS:
-        if isinstance(fields.get(f), list):
-            problems.append(f"{f} must appear once")
-    _int(fields, "SequenceNumber", problems)
-    _int(fields, "CallDuration", problems)
-    _int(fields, "SipResponseCode", problems)
-    _time(fields, problems)
+    problems = required(fields, REQUIRED_VOICE_FIELDS)
+    int_field(fields, "SequenceNumber", problems)
+    int_field(fields, "CallDuration", problems)
+    int_field(fields, "SipResponseCode", problems)
+    time_field(fields, problems)
     if problems:
         raise MalformedCallback(problems)
 
 
 def voice_dedupe_key(fields: dict[str, Any]) -> str:
     """Natural key: one provider event per call, source, sequence number and status."""
-    parts = (
-        str(fields.get(f) or "-")
-        for f in ("CallSid", "CallbackSource", "SequenceNumber", "CallStatus")
+    return dedupe_key(
+        "voice", fields, ("CallSid", "CallbackSource", "SequenceNumber", "CallStatus")
     )
-    return "voice:" + ":".join(parts)
 
 
 def voice_status_command(
@@ -119,14 +134,14 @@ def voice_status_command(
         call_sid=str(payload["CallSid"]),
         status=str(payload["CallStatus"]),
         source=Source.WEBHOOK,
-        provider_event_time=_time(payload, problems),
-        sequence_number=_int(payload, "SequenceNumber", problems),
+        provider_event_time=time_field(payload, problems),
+        sequence_number=int_field(payload, "SequenceNumber", problems),
         direction=payload.get("Direction") or None,
         from_number=payload.get("From") or None,
         to_number=payload.get("To") or None,
         parent_call_sid=payload.get("ParentCallSid") or None,
-        duration_seconds=_int(payload, "CallDuration", problems),
-        sip_response_code=_int(payload, "SipResponseCode", problems),
+        duration_seconds=int_field(payload, "CallDuration", problems),
+        sip_response_code=int_field(payload, "SipResponseCode", problems),
     )
     if problems:
         raise MalformedCallback(problems)

@@ -16,6 +16,7 @@ from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.command_runner import PostgresCommandRunner
 from adapters.postgres.conversations_view import PostgresConversationsView
 from adapters.postgres.database import open_async_pool
+from adapters.postgres.dead_letters import PostgresDeadLetters
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.listen import listen
@@ -23,15 +24,18 @@ from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.projects import ProjectDirectory
 from entrypoints.api.deps import Services
 from entrypoints.api.errors import install_error_handlers
+from entrypoints.api.metrics import DriftCounts, Metrics
 from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.realtime import RealtimeHub
 from entrypoints.api.routers import (
     calls,
     campaigns,
     conversations,
+    dead_letters,
     events,
     health,
     messages,
+    metrics,
     pages,
     realtime,
     webhooks,
@@ -45,8 +49,14 @@ from entrypoints.workers.projections import clickhouse_projection
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = None) -> FastAPI:
-    """`run_clickhouse_projection` defaults to: this process owns an embedded chDB."""
+def create_app(
+    settings: Settings,
+    *,
+    run_clickhouse_projection: bool | None = None,
+    drift_counts: DriftCounts | None = None,
+) -> FastAPI:
+    """`run_clickhouse_projection` defaults to: this process owns an embedded chDB.
+    `drift_counts` feeds reconcile_drift_detected_total on /metrics (see api/metrics.py)."""
     own_clickhouse = (
         settings.clickhouse_is_embedded
         if run_clickhouse_projection is None
@@ -59,7 +69,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         pool = await open_async_pool(settings.database_url)
         store = await asyncio.to_thread(PostgresEventStore, settings.database_url, 2)
         view = PostgresCallsView(pool)
-        hub = RealtimeHub(view)
+        measured = Metrics(settings.database_url, drift_counts)
+        hub = RealtimeHub(view, measured.publish_latency.observe)
         app.state.services = Services(
             settings=settings,
             projects=ProjectDirectory(pool),
@@ -72,6 +83,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             messages=PostgresMessagesView(pool),
             campaign_views=PostgresCampaignsView(pool),
             conversations=PostgresConversationsView(pool),
+            dead_letters=PostgresDeadLetters(pool),
+            metrics=measured,
         )
         stop = asyncio.Event()
         tasks: list[asyncio.Task[Any]] = [
@@ -100,8 +113,17 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.router.routes.extend(webhooks.routes)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            webhooks.document(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     for module in (
-        webhooks,
         calls,
         events,
         conversations,
@@ -109,6 +131,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         campaigns,
         realtime,
         health,
+        dead_letters,
+        metrics,
         pages,
     ):
         app.include_router(module.router)

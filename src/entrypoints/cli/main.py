@@ -185,9 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--truth", action="store_true", help="print each call's final status")
     s.set_defaults(func=_cmd_simulate)
 
+    from entrypoints.cli.deadletters import add_parser as add_deadletters
     from entrypoints.cli.projections import add_parser as add_projections
 
     add_projections(sub)
+    add_deadletters(sub)
 
     v = sub.add_parser("serve", help="run one component (what `up` supervises)")
     v.add_argument("component", choices=["api", "worker"])
