@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from domain.call_commands import RecordCallStatus
 from domain.commands import Source
 
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    )
+}
+_TWILIO_DATE = re.compile(  # "Thu, 12 Feb 2026 11:48:25 +0000"
+    r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), "
+    r"(\d\d?) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) \+0000$"
+)
 REQUIRED_VOICE_FIELDS = ("AccountSid", "CallSid", "CallStatus")
 
 
@@ -47,7 +59,7 @@ def parse_body(body: bytes, content_type: str) -> ParsedBody:
     if content_type and not content_type.startswith("application/x-www-form-urlencoded"):
         raise MalformedCallback([f"unsupported content type {content_type!r}"])
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+        pairs = parse_form(text)
     except ValueError as exc:
         raise MalformedCallback([f"body is not form-encoded: {exc}"]) from exc
     fields: dict[str, Any] = {}
@@ -55,6 +67,25 @@ def parse_body(body: bytes, content_type: str) -> ParsedBody:
         prior = fields.get(name)
         fields[name] = value if prior is None else [*_as_list(prior), value]
     return ParsedBody(pairs, fields, is_json=False)
+
+
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """`parse_qsl(text, keep_blank_values=True, strict_parsing=True)`, several times faster
+    on provider bodies: most names and values need no unquoting at all."""
+    if not text:
+        return []
+    pairs = []
+    for piece in text.split("&"):
+        name, sep, value = piece.partition("=")
+        if not sep:
+            raise ValueError(f"bad query field: {piece!r}")
+        if "%" in piece or "+" in piece:
+            name, value = (
+                unquote_plus(name, errors="replace"),
+                unquote_plus(value, errors="replace"),
+            )
+        pairs.append((name, value))
+    return pairs
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -96,6 +127,13 @@ def time_field(
     value = fields.get(name)
     if not value:
         return None
+    fast = _TWILIO_DATE.match(str(value))
+    if fast and fast.group(2) in _MONTHS:  # Twilio's own shape, parsed cheaply
+        day, month, year, hh, mm, ss = fast.groups()
+        with contextlib.suppress(ValueError):  # e.g. 31 Feb: the general parser decides
+            return datetime(
+                int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=UTC
+            )
     try:
         when = email.utils.parsedate_to_datetime(str(value))
     except (TypeError, ValueError):
