@@ -186,3 +186,50 @@ def test_cli_lists_inspects_masked_and_replays_all(
     assert "replayed 1" in capsys.readouterr().out
     assert cli(["deadletters", "replay", str(letter_id)]) == 1
     assert PostgresInboxWorker(store, NORMALIZERS).process_batch().outcomes == {"applied": 1}
+
+
+class AppendFailsFor(PostgresEventStore):
+    """The real store, except that appending events of one message breaks the transaction
+    (as a failing trigger or constraint would)."""
+
+    poisoned: Any = None
+
+    def append(self, curs: Any, events: Any) -> None:
+        if any(e.originator_id == self.poisoned for e in events):
+            curs.execute("SELECT 1 / 0")
+        super().append(curs, events)
+
+
+def test_a_row_that_breaks_the_whole_batch_fails_alone_and_the_others_are_applied(
+    settings: Settings, project: tuple[Project, str], database_url: str
+) -> None:
+    proj, _ = project
+    poison, fine = "SM" + "7" * 32, "SM" + "8" * 32
+    sid = proj.twilio_account_sid
+
+    async def scenario() -> None:
+        async with serving(settings) as (client, _):
+            for message in (poison, fine):
+                params = message_callback(sid, message, "sent")
+                response = await apost_callback(
+                    client, BASE_URL, proj.twilio_auth_token, params, PATH
+                )
+                assert response.status_code == 200
+
+    asyncio.run(scenario())
+    store = AppendFailsFor(database_url)
+    store.poisoned = message_id(proj.id, poison)
+    try:
+        report = PostgresInboxWorker(store, NORMALIZERS, max_attempts=1).process_batch()
+        assert report.outcomes == {"failed": 1, "applied": 1}
+        assert store.aggregate(message_id(proj.id, fine)).status == "sent"
+        assert store.aggregate(message_id(proj.id, poison)) is None
+    finally:
+        store.close()
+    with psycopg.connect(database_url) as conn:
+        statuses = conn.execute(
+            "SELECT message_sid, processing_status, error FROM webhook_inbox ORDER BY id"
+        ).fetchall()
+    assert statuses[0][:2] == (poison, "dead")
+    assert "division by zero" in statuses[0][2]
+    assert statuses[1][:2] == (fine, "processed")

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from eventsourcing.persistence import IntegrityError
 
 from adapters.postgres.event_store import PostgresEventStore
 from domain.call import call_id, handle_call_command
@@ -109,6 +110,41 @@ class PostgresInboxWorker:
         self.backoff_max_seconds = backoff_max_seconds
 
     def process_batch(self, limit: int = 500) -> BatchReport:
+        """A failure of the whole batch (not of one row's decision) is retried row by row,
+        so one row that breaks the transaction backs off alone instead of blocking all.
+        IntegrityError (a concurrent writer won a version) propagates: retry the batch."""
+        try:
+            return self._process(limit)
+        except IntegrityError:
+            raise
+        except Exception as exc:
+            if limit > 1:
+                log.warning("inbox batch failed; isolating its rows", extra={"error": str(exc)})
+                return self._one_by_one(limit)
+            return self._fail_first(f"{type(exc).__name__}: {exc}")
+
+    def _one_by_one(self, limit: int) -> BatchReport:
+        report = BatchReport()
+        for _ in range(limit):
+            one = self.process_batch(1)
+            if not one.claimed:
+                break
+            report.claimed += one.claimed
+            for outcome, n in one.outcomes.items():
+                report.outcomes[outcome] = report.outcomes.get(outcome, 0) + n
+        return report
+
+    def _fail_first(self, error: str) -> BatchReport:
+        """Record the failure on the row that broke a one-row batch, in a new transaction."""
+        report = BatchReport()
+        with self.store.connection() as conn, conn.transaction():
+            cur = conn.cursor()
+            rows = cur.execute(_CLAIM, (1,)).fetchall()
+            report.claimed = len(rows)
+            self._finish(cur, [], [(row, error) for row in rows], report)
+        return report
+
+    def _process(self, limit: int) -> BatchReport:
         report = BatchReport()
         with self.store.connection() as conn, conn.transaction():
             cur = conn.cursor()
