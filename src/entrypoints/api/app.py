@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from adapters.postgres.calls_view import FEED_CHANNEL, PostgresCallsView
 from adapters.postgres.campaigns_view import PostgresCampaignsView
@@ -47,6 +48,14 @@ from entrypoints.tasks import drain
 from entrypoints.workers.projections import clickhouse_projection
 
 log = logging.getLogger(__name__)
+
+
+class SwitchboardApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        """Webhooks take a fast path in front of the whole stack (routers/webhooks.py)."""
+        return webhooks.WebhookFastPath(
+            lambda: self.state.services, super().build_middleware_stack()
+        )
 
 
 def create_app(
@@ -106,14 +115,13 @@ def create_app(
             await pool.close()
             store.close()
 
-    app = FastAPI(
+    app = SwitchboardApp(
         title="Switchboard",
         version="0.1.0",
         description="Event-sourced call-center backend.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.router.routes.extend(webhooks.routes)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -114,6 +114,9 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 http="httptools",
                 log_config=None,
                 access_log=False,
+                # X-Forwarded-* are believed only from SB_TRUSTED_PROXIES (api/public_url.py);
+                # uvicorn's own rewrite would hide the proxy's address from that check.
+                proxy_headers=False,
                 timeout_graceful_shutdown=3,
             )
         ).run()

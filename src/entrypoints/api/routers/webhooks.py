@@ -1,25 +1,27 @@
 """POST /webhooks/twilio/{voice,recording,messaging}-status: authenticate, store durably,
 answer. Nothing else happens on this path.
 
-Raw Starlette routes, not FastAPI path operations: the webhook path is the hottest in the
-product, and FastAPI's dependency solving and response validation cost about as much as
-everything below. Errors still go through the app's handlers (one error JSON).
+The hottest path in the product is served by a raw ASGI layer in front of the framework
+(WebhookFastPath), not by FastAPI path operations: their dependency solving, routing and
+middleware stack cost about as much as everything below. Same error JSON, same trace ids.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.postgres.inbox import InboxEntry
 from adapters.twilio.callbacks import MalformedCallback, parse_body
 from adapters.twilio.kinds import KINDS, CallbackKind
 from adapters.twilio.signature import is_valid
 from entrypoints.api.deps import Services
-from entrypoints.api.errors import ApiError
+from entrypoints.api.errors import ApiError, error_response, unexpected_error_response
+from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.public_url import signed_url
 from entrypoints.api.rate_limit import retry_after
 from entrypoints.observability import trace_id_var
@@ -138,25 +140,45 @@ async def store(request: Request, services: Services, kind: CallbackKind) -> Res
     return _ACCEPTED if stored else _DUPLICATE
 
 
-def endpoint(kind: CallbackKind) -> Route:
-    async def receive(request: Request) -> Response:
-        services: Services = request.app.state.services
+class WebhookFastPath:
+    """The outermost ASGI layer: POSTs to a webhook path go straight to `store`, past the
+    framework's middleware and routing (about a quarter of a webhook's CPU time otherwise).
+    It keeps what matters from that stack: the trace id, the error JSON, a 500 on a bug.
+    Everything else, lifespan included, goes to `app`."""
+
+    def __init__(self, services_of: Callable[[], Services], app: ASGIApp) -> None:
+        self.services_of = services_of
+        self.app = app
+        self.traced = TraceMiddleware(self._webhook)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and scope["method"] == "POST" and path.startswith(PREFIX):
+            await self.traced(cast(dict[str, Any], scope), receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _webhook(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = KINDS.get(scope["path"][len(PREFIX) + 1 :])
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        services = self.services_of()
         services.metrics.received.labels(kind.name).inc()
+        response: Response
         try:
-            return await store(request, services, kind)
+            response = await store(Request(scope, receive), services, kind)
         except ApiError as exc:
             reason = REASONS.get(exc.code, exc.code.lower())
             services.metrics.rejected.labels(kind.name, reason).inc()
-            raise
-
-    return Route(f"{PREFIX}/{kind.name}", receive, methods=["POST"], name=kind.name)
-
-
-routes = [endpoint(kind) for kind in KINDS.values()]
+            response = error_response(exc)
+        except Exception:
+            response = unexpected_error_response()
+        await response(scope, receive, send)
 
 
 def document(spec: dict[str, Any]) -> None:
-    """Raw routes are invisible to FastAPI's generator: describe them in the spec by hand."""
+    """The fast path is invisible to FastAPI's generator: describe it in the spec by hand."""
     error = {"description": "The error JSON", "content": {"application/json": {}}}
     for kind in KINDS.values():
         spec["paths"][f"{PREFIX}/{kind.name}"] = {
