@@ -12,8 +12,11 @@ import pytest
 from apiclient import BASE_URL, serving
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.inbox_worker import PostgresInboxWorker
 from adapters.postgres.projects import Project
 from entrypoints.settings import Settings
+from entrypoints.workers.inbox import NORMALIZERS
 from support import VOICE_PATH, apost_callback, signed_headers, voice_callback
 
 CALL = "CA" + "5" * 32
@@ -180,5 +183,38 @@ def test_metrics_parse_and_count_received_rejected_and_pending_webhooks(
     assert moved("webhook_rejected_total", voice | {("reason", "malformed")}) == 1
     assert after[("webhook_inbox_pending", frozenset())] == 2
     assert after[("webhook_inbox_dead", frozenset())] == 0
-    assert ("worker_processing_latency_ms_count", frozenset()) in after
     assert ("realtime_publish_latency_ms_count", frozenset()) in after
+
+
+def test_worker_latency_histogram_counts_each_processed_row_across_processes(
+    settings: Settings, project: tuple[Project, str], database_url: str
+) -> None:
+    """The worker (here in the test process) and the API share only PostgreSQL."""
+    proj, _ = project
+    token = proj.twilio_auth_token
+
+    async def post_and_scrape() -> str:
+        async with serving(settings) as (client, _):
+            for seq in range(3):
+                params = voice_callback(proj.twilio_account_sid, CALL, "ringing", seq)
+                await apost_callback(client, BASE_URL, token, params)
+            return (await client.get("/metrics")).text
+
+    async def scrape() -> str:
+        async with serving(settings) as (client, _):
+            return (await client.get("/metrics")).text
+
+    before = samples(asyncio.run(post_and_scrape()))
+    store = PostgresEventStore(database_url)
+    try:
+        assert PostgresInboxWorker(store, NORMALIZERS).process_batch().claimed == 3
+    finally:
+        store.close()
+    after = samples(asyncio.run(scrape()))
+    count = ("worker_processing_latency_ms_count", frozenset())
+    inf = ("worker_processing_latency_ms_bucket", frozenset({("le", "+Inf")}))
+    assert before[count] == 0
+    assert after[count] == 3
+    assert after[inf] == 3
+    assert after[("worker_processing_latency_ms_sum", frozenset())] > 0
+    assert after[("webhook_inbox_pending", frozenset())] == 0
