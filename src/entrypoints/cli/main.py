@@ -50,11 +50,10 @@ def _cmd_projects_create(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"Project:  {project.id}  ({project.name})")
         print(f"API key:  {key}   (shown once; send as `Authorization: Bearer <key>`)")
-        print(
-            f"Webhooks: point Twilio status callbacks at "
-            f"{settings.public_base_url or f'http://{settings.host}:{settings.port}'}"
-            "/webhooks/twilio/voice-status"
-        )
+        base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
+        print("Webhooks: point Twilio's status callbacks at")
+        for kind in ("voice-status", "recording-status", "messaging-status"):
+            print(f"  {base.rstrip('/')}/webhooks/twilio/{kind}")
     return 0
 
 
