@@ -218,3 +218,33 @@ def test_worker_latency_histogram_counts_each_processed_row_across_processes(
     assert after[inf] == 3
     assert after[("worker_processing_latency_ms_sum", frozenset())] > 0
     assert after[("webhook_inbox_pending", frozenset())] == 0
+
+
+def test_realtime_publish_latency_counts_events_the_live_feed_hands_out(
+    settings: Settings, project: tuple[Project, str], database_url: str
+) -> None:
+    proj, _ = project
+    store = PostgresEventStore(database_url)
+
+    async def scenario() -> tuple[float, float]:
+        async with serving(settings) as (client, app):
+            params = voice_callback(proj.twilio_account_sid, CALL, "ringing", 1)
+            await apost_callback(client, BASE_URL, proj.twilio_auth_token, params)
+            before = samples((await client.get("/metrics")).text)
+            await asyncio.to_thread(PostgresInboxWorker(store, NORMALIZERS).process_batch)
+            events = await asyncio.to_thread(store.read, 0, None, 100)
+            await app.state.services.calls.apply(events)
+            count = ("realtime_publish_latency_ms_count", frozenset())
+            for _ in range(100):
+                after = samples((await client.get("/metrics")).text)
+                if after[count] > before[count]:
+                    break
+                await asyncio.sleep(0.05)
+            return before[count], after[count]
+
+    try:
+        published_before, published_after = asyncio.run(scenario())
+    finally:
+        store.close()
+    assert published_before == 0
+    assert published_after == 2  # the call's Created and its StatusObserved
