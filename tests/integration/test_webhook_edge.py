@@ -248,3 +248,23 @@ def test_realtime_publish_latency_counts_events_the_live_feed_hands_out(
         store.close()
     assert published_before == 0
     assert published_after == 2  # the call's Created and its StatusObserved
+
+
+def test_a_webhook_that_cannot_be_stored_gets_500_with_the_error_json_never_200(
+    settings: Settings, project: tuple[Project, str], database_url: str
+) -> None:
+    proj, _ = project
+    with psycopg.connect(database_url) as conn:  # every INSERT now fails, as on a full disk
+        conn.execute("ALTER TABLE webhook_inbox ADD CONSTRAINT refuse CHECK (false) NOT VALID")
+    params = voice_callback(proj.twilio_account_sid, CALL, "ringing", 1)
+
+    async def scenario() -> Any:
+        async with serving(settings) as (client, _):
+            return await apost_callback(client, BASE_URL, proj.twilio_auth_token, params)
+
+    response = asyncio.run(scenario())
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "INTERNAL_ERROR"
+    assert response.headers["x-trace-id"] == error["details"]["trace_id"]
+    assert inbox_rows(database_url) == 0
