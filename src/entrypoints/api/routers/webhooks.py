@@ -8,6 +8,7 @@ middleware stack cost about as much as everything below. Same error JSON, same t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -149,20 +150,21 @@ class WebhookFastPath:
     def __init__(self, services_of: Callable[[], Services], app: ASGIApp) -> None:
         self.services_of = services_of
         self.app = app
-        self.traced = TraceMiddleware(self._webhook)
+        self.routes = {
+            f"{PREFIX}/{name}": TraceMiddleware(functools.partial(self._webhook, kind))
+            for name, kind in KINDS.items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] == "http" and scope["method"] == "POST" and path.startswith(PREFIX):
-            await self.traced(cast(dict[str, Any], scope), receive, send)
+        route = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if route is not None and scope["method"] == "POST":
+            await route(cast(dict[str, Any], scope), receive, send)
         else:
             await self.app(scope, receive, send)
 
-    async def _webhook(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = KINDS.get(scope["path"][len(PREFIX) + 1 :])
-        if kind is None:
-            await self.app(scope, receive, send)
-            return
+    async def _webhook(
+        self, kind: CallbackKind, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         services = self.services_of()
         services.metrics.received.labels(kind.name).inc()
         response: Response
