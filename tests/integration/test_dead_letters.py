@@ -233,3 +233,35 @@ def test_a_row_that_breaks_the_whole_batch_fails_alone_and_the_others_are_applie
     assert statuses[0][:2] == (poison, "dead")
     assert "division by zero" in statuses[0][2]
     assert statuses[1][:2] == (fine, "processed")
+
+
+def test_dead_letters_page_newest_first_with_a_cursor(
+    settings: Settings, project: tuple[Project, str], database_url: str, store: Any
+) -> None:
+    proj, admin_key = project
+    sids = [f"SM{n:032x}" for n in range(3)]
+
+    async def receive_three() -> None:
+        async with serving(settings) as (client, _):
+            for sid in sids:
+                params = message_callback(proj.twilio_account_sid, sid, "sent")
+                await apost_callback(client, BASE_URL, proj.twilio_auth_token, params, PATH)
+
+    asyncio.run(receive_three())
+    worker = PostgresInboxWorker(store, OUTDATED, max_attempts=1)
+    assert worker.process_batch().outcomes == {"failed": 3}
+    admin = {"Authorization": f"Bearer {admin_key}"}
+
+    async def pages() -> list[list[str]]:
+        async with serving(settings) as (client, _):
+            first = (await client.get("/api/admin/dead-letters?limit=2", headers=admin)).json()
+            second = (
+                await client.get(
+                    f"/api/admin/dead-letters?limit=2&cursor={first['next_cursor']}",
+                    headers=admin,
+                )
+            ).json()
+            assert second["next_cursor"] is None
+            return [[d["message_sid"] for d in p["items"]] for p in (first, second)]
+
+    assert asyncio.run(pages()) == [[sids[2], sids[1]], [sids[0]]]
