@@ -54,9 +54,51 @@ def post_callback(
 
 
 async def apost_callback(
-    client: httpx.AsyncClient, base_url: str, token: str, params: dict[str, str]
+    client: httpx.AsyncClient,
+    base_url: str,
+    token: str,
+    params: dict[str, str],
+    path: str = VOICE_PATH,
 ) -> httpx.Response:
-    url = base_url + VOICE_PATH
+    url = base_url + path
     return await client.post(
         url, content=urlencode(params), headers=signed_headers(token, url, params)
     )
+
+
+def recording_callback(
+    account_sid: str, call_sid: str, recording_sid: str, status: str, **extra: str
+) -> dict[str, str]:
+    """A recording status callback as the reference (section 2) describes it."""
+    fields = {
+        "AccountSid": account_sid,
+        "CallSid": call_sid,
+        "RecordingSid": recording_sid,
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}"
+        f"/Recordings/{recording_sid}",
+        "RecordingStatus": status,
+        "RecordingChannels": "1",
+        "RecordingSource": "OutboundAPI",
+        "RecordingTrack": "both",
+        "RecordingStartTime": "Sat, 21 Nov 2026 12:00:05 +0000",
+    }
+    if status == "completed":
+        fields["RecordingDuration"] = "37"
+    return {**fields, **extra}
+
+
+def message_callback(
+    account_sid: str, message_sid: str, status: str, **extra: str
+) -> dict[str, str]:
+    """A messaging status callback as the reference (section 3) describes it."""
+    return {
+        "AccountSid": account_sid,
+        "MessageSid": message_sid,
+        "SmsSid": message_sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "From": "+14155550100",
+        "To": "+16505550199",
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }

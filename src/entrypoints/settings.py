@@ -27,6 +27,30 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, validation_alias="SB_SECRET_KEY")
     log_level: str = Field("INFO", validation_alias="SB_LOG_LEVEL")
     webhook_max_body_bytes: int = Field(64 * 1024, validation_alias="SB_WEBHOOK_MAX_BODY_BYTES")
+    trusted_proxies: str = Field(
+        "",
+        validation_alias="SB_TRUSTED_PROXIES",
+        description="Comma-separated IPs/CIDRs whose X-Forwarded-Proto/Host/Port are believed "
+        "when rebuilding the URL a provider signed (ignored when SB_PUBLIC_BASE_URL is set).",
+    )
+    webhook_rate_per_second: float = Field(
+        5000.0,
+        gt=0,
+        validation_alias="SB_WEBHOOK_RATE_PER_SECOND",
+        description="Webhooks accepted per project per second, per API process.",
+    )
+    webhook_rate_burst: int = Field(
+        10_000, ge=1, validation_alias="SB_WEBHOOK_RATE_BURST", description="Token bucket size."
+    )
+    inbox_max_attempts: int = Field(
+        8, ge=1, validation_alias="SB_INBOX_MAX_ATTEMPTS", description="Then dead-lettered."
+    )
+    inbox_backoff_base_seconds: float = Field(
+        1.0,
+        ge=0,
+        validation_alias="SB_INBOX_BACKOFF_BASE_SECONDS",
+        description="A failed inbox row waits base * 2^attempts seconds (at most 300).",
+    )
     realtime_token_ttl_seconds: int = Field(600, validation_alias="SB_REALTIME_TOKEN_TTL")
     retention_months: int = Field(
         0,

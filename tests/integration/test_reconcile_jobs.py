@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from apiclient import serving
+from prometheus_client.parser import text_string_to_metric_families
 from provider import NOWHERE, running_provider
 
 from adapters.postgres.calls_view import PostgresCallsView
@@ -118,6 +119,19 @@ def test_sync_endpoints_repair_and_are_idempotent(
             repeat = await client.post("/api/sync/today", headers=auth)
             assert repeat.json()["repaired"] == 0
             assert event_count(database_url) == before
+
+            metrics = (await client.get("/metrics")).text
+            drift = {
+                (sample.labels["job"], sample.labels["kind"]): sample.value
+                for family in text_string_to_metric_families(metrics)
+                if family.name == "reconcile_drift_detected"
+                for sample in family.samples
+                if sample.name == "reconcile_drift_detected_total"
+            }
+            reported = {("call", k): n for k, n in one.json()["drift"].items() if n}
+            reported |= {("today", k): n for k, n in body["drift"].items() if n}
+            assert drift == reported  # what each run answered, summed by /metrics
+            assert drift[("today", "status")] == len(truth) - 1
 
             state = (await client.get("/api/sync/state", headers=auth)).json()["jobs"]
             assert {j["job_name"] for j in state} == {"call", "today"}

@@ -9,16 +9,24 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from eventsourcing.persistence import IntegrityError
 
 from adapters.postgres.event_store import PostgresEventStore
-from domain.call import Call, call_id, record_call_status
-from domain.call_commands import RecordCallStatus
+from domain.call import call_id, handle_call_command
+from domain.call_commands import CallCommand
 from domain.commands import CommandResult, Outcome
+from domain.message import message_id, record_message_status
+from domain.message_commands import RecordMessageStatus
 
 log = logging.getLogger(__name__)
 
-Normalizer = Callable[..., RecordCallStatus]
+Command = CallCommand | RecordMessageStatus
+Normalizer = Callable[..., Command]
 """normalize(payload, *, operation_id, project_id, trace_id) -> command"""
+Decide = Callable[[Any, Any], tuple[Any, CommandResult]]
+
+# Latency buckets (ms) of worker_processing_latency_ms: receipt to the committed outcome.
+LATENCY_BUCKETS_MS = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1e3, 2.5e3, 5e3, 1e4, 3e4, 6e4)
 
 _CLAIM = (
     "SELECT id, project_id::text AS project_id, event_type, dedupe_key, payload, trace_id,"
@@ -40,7 +48,31 @@ _MARK_PROCESSED = (
     " FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, outcome text, reason text)"
     " WHERE i.id = r.id"
 )
+_RECORD_FAILURES = (
+    "UPDATE webhook_inbox AS i SET attempts = i.attempts + 1, error = r.error,"
+    " outcome = 'failed', outcome_reason = NULL,"
+    " processing_status = CASE WHEN i.attempts + 1 >= %s THEN 'dead' ELSE 'pending' END,"
+    " next_attempt_at = now() + make_interval(secs => least(%s, %s * 2 ^ i.attempts))"
+    " FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, error text) WHERE i.id = r.id"
+)
+# Bucket counts live in PostgreSQL, updated in the batch's transaction: /metrics in any
+# process reads the truth of every worker, and a rolled-back batch counts nothing.
+_OBSERVE_LATENCY = (
+    "INSERT INTO worker_latency_buckets AS b (le, observations, sum_ms)"
+    " SELECT (SELECT min(le) FROM unnest(%s::float8[]) AS le WHERE r.ms <= le), count(*),"
+    " sum(r.ms) FROM (SELECT 1000 * extract(epoch FROM clock_timestamp() - received_at)::float8"
+    " AS ms FROM webhook_inbox WHERE id = ANY(%s)) AS r GROUP BY 1"
+    " ON CONFLICT (le) DO UPDATE SET observations = b.observations + excluded.observations,"
+    " sum_ms = b.sum_ms + excluded.sum_ms"
+)
 _json = msgspec.json.Encoder()
+
+
+def target(cmd: Command) -> tuple[UUID, Decide]:
+    """The aggregate a command addresses, and its handler."""
+    if isinstance(cmd, RecordMessageStatus):
+        return message_id(cmd.project_id, cmd.message_sid), record_message_status
+    return call_id(cmd.project_id, cmd.call_sid), handle_call_command
 
 
 @dataclass
@@ -66,12 +98,53 @@ class PostgresInboxWorker:
         normalizers: dict[str, Normalizer],
         *,
         max_attempts: int = 8,
+        backoff_base_seconds: float = 1.0,
+        backoff_max_seconds: float = 300.0,
     ) -> None:
+        """A failed row waits base * 2^attempts (at most max) before its next try; its
+        `max_attempts`-th failure dead-letters it."""
         self.store = store
         self.normalizers = normalizers
         self.max_attempts = max_attempts
+        self.backoff_base_seconds = backoff_base_seconds
+        self.backoff_max_seconds = backoff_max_seconds
 
     def process_batch(self, limit: int = 500) -> BatchReport:
+        """A failure of the whole batch (not of one row's decision) is retried row by row,
+        so one row that breaks the transaction backs off alone instead of blocking all.
+        IntegrityError (a concurrent writer won a version) propagates: retry the batch."""
+        try:
+            return self._process(limit)
+        except IntegrityError:
+            raise
+        except Exception as exc:
+            if limit > 1:
+                log.warning("inbox batch failed; isolating its rows", extra={"error": str(exc)})
+                return self._one_by_one(limit)
+            return self._fail_first(f"{type(exc).__name__}: {exc}")
+
+    def _one_by_one(self, limit: int) -> BatchReport:
+        report = BatchReport()
+        for _ in range(limit):
+            one = self.process_batch(1)
+            if not one.claimed:
+                break
+            report.claimed += one.claimed
+            for outcome, n in one.outcomes.items():
+                report.outcomes[outcome] = report.outcomes.get(outcome, 0) + n
+        return report
+
+    def _fail_first(self, error: str) -> BatchReport:
+        """Record the failure on the row that broke a one-row batch, in a new transaction."""
+        report = BatchReport()
+        with self.store.connection() as conn, conn.transaction():
+            cur = conn.cursor()
+            rows = cur.execute(_CLAIM, (1,)).fetchall()
+            report.claimed = len(rows)
+            self._finish(cur, [], [(row, error) for row in rows], report)
+        return report
+
+    def _process(self, limit: int) -> BatchReport:
         report = BatchReport()
         with self.store.connection() as conn, conn.transaction():
             cur = conn.cursor()
@@ -86,7 +159,7 @@ class PostgresInboxWorker:
             report.claimed = len(rows)
             if not rows:
                 return report
-            commands: list[tuple[dict[str, Any], RecordCallStatus]] = []
+            commands: list[tuple[dict[str, Any], Command]] = []
             failures: list[tuple[dict[str, Any], str]] = []
             for row in rows:
                 try:
@@ -98,7 +171,7 @@ class PostgresInboxWorker:
             self.store.append(cur, events)
         return report
 
-    def _normalize(self, row: dict[str, Any]) -> RecordCallStatus:
+    def _normalize(self, row: dict[str, Any]) -> Command:
         return self.normalizers[row["event_type"]](
             row["payload"],
             operation_id=f"webhook:{row['dedupe_key']}",
@@ -109,7 +182,7 @@ class PostgresInboxWorker:
     def _handle(
         self,
         cur: Any,
-        commands: list[tuple[dict[str, Any], RecordCallStatus]],
+        commands: list[tuple[dict[str, Any], Command]],
         failures: list[tuple[dict[str, Any], str]],
     ) -> tuple[list[tuple[dict[str, Any], CommandResult, bool]], list[Any]]:
         """Return (row, result, is_new) per command, and the new events to append."""
@@ -126,23 +199,23 @@ class PostgresInboxWorker:
             )
         }
         todo = [(r, c) for r, c in commands if (c.project_id, c.operation_id) not in prior]
-        calls: dict[UUID, Call] = self.store.load(
-            cur, {call_id(c.project_id, c.call_sid) for _, c in todo}
-        )
+        aggregates: dict[UUID, Any] = self.store.load(cur, {target(c)[0] for _, c in todo})
         results: list[tuple[dict[str, Any], CommandResult, bool]] = []
         for row, cmd in commands:
             earlier = prior.get((cmd.project_id, cmd.operation_id))
             if earlier is not None:
                 results.append((row, earlier, False))
                 continue
-            key = call_id(cmd.project_id, cmd.call_sid)
+            key, decide = target(cmd)
             try:
-                calls[key], result = record_call_status(calls.get(key), cmd)
+                aggregate, result = decide(aggregates.get(key), cmd)
             except Exception as exc:
                 failures.append((row, f"{type(exc).__name__}: {exc}"))
                 continue
+            if aggregate is not None:
+                aggregates[key] = aggregate
             results.append((row, result, True))
-        return results, [e for call in calls.values() for e in call.collect_events()]
+        return results, [e for a in aggregates.values() for e in a.collect_events()]
 
     def _finish(
         self,
@@ -172,6 +245,10 @@ class PostgresInboxWorker:
             )
         if results:
             cur.execute(
+                _OBSERVE_LATENCY,
+                ([*LATENCY_BUCKETS_MS, float("inf")], [row["id"] for row, _, _ in results]),
+            )
+            cur.execute(
                 _MARK_PROCESSED,
                 (
                     _json.encode(
@@ -189,12 +266,16 @@ class PostgresInboxWorker:
         for _, res, is_new in results:
             report.count(_outcome(res, is_new))
         if failures:
-            cur.executemany(
-                "UPDATE webhook_inbox SET attempts = attempts + 1, error = %s,"
-                " processing_status = CASE WHEN attempts + 1 >= %s THEN 'dead' ELSE 'pending' END,"
-                " next_attempt_at = now() + make_interval(secs => least(300, 2 ^ attempts))"
-                " WHERE id = %s",
-                [(err[:500], self.max_attempts, row["id"]) for row, err in failures],
+            cur.execute(
+                _RECORD_FAILURES,
+                (
+                    self.max_attempts,
+                    self.backoff_max_seconds,
+                    self.backoff_base_seconds,
+                    _json.encode(
+                        [{"id": row["id"], "error": err[:500]} for row, err in failures]
+                    ).decode(),
+                ),
             )
             for row, err in failures:
                 report.count("failed")

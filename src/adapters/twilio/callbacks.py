@@ -1,17 +1,29 @@
-"""Voice status callbacks: parse the wire form, derive the dedupe key, build the command."""
+"""Provider callbacks: parse the wire form; voice status: dedupe key and command."""
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from domain.call_commands import RecordCallStatus
 from domain.commands import Source
 
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    )
+}
+_TWILIO_DATE = re.compile(  # "Thu, 12 Feb 2026 11:48:25 +0000"
+    r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), "
+    r"(\d\d?) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) \+0000$"
+)
 REQUIRED_VOICE_FIELDS = ("AccountSid", "CallSid", "CallStatus")
 
 
@@ -47,7 +59,7 @@ def parse_body(body: bytes, content_type: str) -> ParsedBody:
     if content_type and not content_type.startswith("application/x-www-form-urlencoded"):
         raise MalformedCallback([f"unsupported content type {content_type!r}"])
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+        pairs = parse_form(text)
     except ValueError as exc:
         raise MalformedCallback([f"body is not form-encoded: {exc}"]) from exc
     fields: dict[str, Any] = {}
@@ -57,11 +69,48 @@ def parse_body(body: bytes, content_type: str) -> ParsedBody:
     return ParsedBody(pairs, fields, is_json=False)
 
 
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """`parse_qsl(text, keep_blank_values=True, strict_parsing=True)`, several times faster
+    on provider bodies: most names and values need no unquoting at all."""
+    if not text:
+        return []
+    pairs = []
+    for piece in text.split("&"):
+        name, sep, value = piece.partition("=")
+        if not sep:
+            raise ValueError(f"bad query field: {piece!r}")
+        if "%" in piece or "+" in piece:
+            name, value = (
+                unquote_plus(name, errors="replace"),
+                unquote_plus(value, errors="replace"),
+            )
+        pairs.append((name, value))
+    return pairs
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _int(fields: dict[str, Any], name: str, problems: list[str]) -> int | None:
+def required(fields: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    """Each name present, once: what no worker could apply without."""
+    problems = [f"{f} is required" for f in names if not fields.get(f)]
+    problems += [f"{f} must appear once" for f in names if isinstance(fields.get(f), list)]
+    return problems
+
+
+def optional(fields: dict[str, Any], name: str) -> str | None:
+    """A text field; absent and blank both mean unknown."""
+    value = fields.get(name)
+    return str(value) if value not in (None, "") else None
+
+
+def dedupe_key(kind: str, fields: dict[str, Any], names: tuple[str, ...]) -> str:
+    """The natural key of one provider event: the same event retried gives the same key."""
+    return kind + ":" + ":".join(str(fields.get(f) or "-") for f in names)
+
+
+def int_field(fields: dict[str, Any], name: str, problems: list[str]) -> int | None:
     value = fields.get(name)
     if value in (None, ""):
         return None
@@ -72,14 +121,23 @@ def _int(fields: dict[str, Any], name: str, problems: list[str]) -> int | None:
         return None
 
 
-def _time(fields: dict[str, Any], problems: list[str]) -> datetime | None:
-    value = fields.get("Timestamp")
+def time_field(
+    fields: dict[str, Any], problems: list[str], name: str = "Timestamp"
+) -> datetime | None:
+    value = fields.get(name)
     if not value:
         return None
+    fast = _TWILIO_DATE.match(str(value))
+    if fast and fast.group(2) in _MONTHS:  # Twilio's own shape, parsed cheaply
+        day, month, year, hh, mm, ss = fast.groups()
+        with contextlib.suppress(ValueError):  # e.g. 31 Feb: the general parser decides
+            return datetime(
+                int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=UTC
+            )
     try:
         when = email.utils.parsedate_to_datetime(str(value))
     except (TypeError, ValueError):
-        problems.append("Timestamp must be an RFC 2822 date")
+        problems.append(f"{name} must be an RFC 2822 date")
         return None
     # Twilio sends UTC; "-0000" or no zone at all means UTC too, never a naive time.
     return when if when.tzinfo else when.replace(tzinfo=UTC)
@@ -87,25 +145,20 @@ def _time(fields: dict[str, Any], problems: list[str]) -> datetime | None:
 
 def check_voice_status(fields: dict[str, Any]) -> None:
     """Reject what no worker could ever apply, before it is stored."""
-    problems = [f"{f} is required" for f in REQUIRED_VOICE_FIELDS if not fields.get(f)]
-    for f in REQUIRED_VOICE_FIELDS:
-        if isinstance(fields.get(f), list):
-            problems.append(f"{f} must appear once")
-    _int(fields, "SequenceNumber", problems)
-    _int(fields, "CallDuration", problems)
-    _int(fields, "SipResponseCode", problems)
-    _time(fields, problems)
+    problems = required(fields, REQUIRED_VOICE_FIELDS)
+    int_field(fields, "SequenceNumber", problems)
+    int_field(fields, "CallDuration", problems)
+    int_field(fields, "SipResponseCode", problems)
+    time_field(fields, problems)
     if problems:
         raise MalformedCallback(problems)
 
 
 def voice_dedupe_key(fields: dict[str, Any]) -> str:
     """Natural key: one provider event per call, source, sequence number and status."""
-    parts = (
-        str(fields.get(f) or "-")
-        for f in ("CallSid", "CallbackSource", "SequenceNumber", "CallStatus")
+    return dedupe_key(
+        "voice", fields, ("CallSid", "CallbackSource", "SequenceNumber", "CallStatus")
     )
-    return "voice:" + ":".join(parts)
 
 
 def voice_status_command(
@@ -119,14 +172,14 @@ def voice_status_command(
         call_sid=str(payload["CallSid"]),
         status=str(payload["CallStatus"]),
         source=Source.WEBHOOK,
-        provider_event_time=_time(payload, problems),
-        sequence_number=_int(payload, "SequenceNumber", problems),
+        provider_event_time=time_field(payload, problems),
+        sequence_number=int_field(payload, "SequenceNumber", problems),
         direction=payload.get("Direction") or None,
         from_number=payload.get("From") or None,
         to_number=payload.get("To") or None,
         parent_call_sid=payload.get("ParentCallSid") or None,
-        duration_seconds=_int(payload, "CallDuration", problems),
-        sip_response_code=_int(payload, "SipResponseCode", problems),
+        duration_seconds=int_field(payload, "CallDuration", problems),
+        sip_response_code=int_field(payload, "SipResponseCode", problems),
         answered_by=payload.get("AnsweredBy") or None,
     )
     if problems:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from adapters.clickhouse.analyst import AnalystSql
 from adapters.postgres.calls_view import FEED_CHANNEL, PostgresCallsView
@@ -17,6 +18,7 @@ from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.command_runner import PostgresCommandRunner
 from adapters.postgres.conversations_view import PostgresConversationsView
 from adapters.postgres.database import open_async_pool
+from adapters.postgres.dead_letters import PostgresDeadLetters
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.listen import listen
@@ -24,6 +26,7 @@ from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.projects import ProjectDirectory
 from entrypoints.api.deps import Services
 from entrypoints.api.errors import install_error_handlers
+from entrypoints.api.metrics import Metrics
 from entrypoints.api.middleware import TraceMiddleware
 from entrypoints.api.realtime import RealtimeHub
 from entrypoints.api.rebuild_job import FactsRebuildJob
@@ -34,9 +37,11 @@ from entrypoints.api.routers import (
     calls,
     campaigns,
     conversations,
+    dead_letters,
     events,
     health,
     messages,
+    metrics,
     pages,
     realtime,
     sync,
@@ -51,7 +56,19 @@ from entrypoints.workers.projections import clickhouse_projection
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = None) -> FastAPI:
+class SwitchboardApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        """Webhooks take a fast path in front of the whole stack (routers/webhooks.py)."""
+        return webhooks.WebhookFastPath(
+            lambda: self.state.services, super().build_middleware_stack()
+        )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    run_clickhouse_projection: bool | None = None,
+) -> FastAPI:
     """`run_clickhouse_projection` defaults to: this process owns an embedded chDB."""
     own_clickhouse = (
         settings.clickhouse_is_embedded
@@ -65,7 +82,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         pool = await open_async_pool(settings.database_url)
         store = await asyncio.to_thread(PostgresEventStore, settings.database_url, 2)
         view = PostgresCallsView(pool)
-        hub = RealtimeHub(view)
+        measured = Metrics(settings.database_url)
+        hub = RealtimeHub(view, measured.publish_latency.observe)
         app.state.services = Services(
             settings=settings,
             projects=ProjectDirectory(pool),
@@ -79,6 +97,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             campaign_views=PostgresCampaignsView(pool),
             conversations=PostgresConversationsView(pool),
             analyst=AnalystSql(settings.clickhouse_url or settings.embedded_clickhouse_url()),
+            dead_letters=PostgresDeadLetters(pool),
+            metrics=measured,
         )
         stop = asyncio.Event()
         tasks: list[asyncio.Task[Any]] = [
@@ -112,16 +132,24 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
             store.close()
             app.state.services.analyst.close()
 
-    app = FastAPI(
+    app = SwitchboardApp(
         title="Switchboard",
         version="0.1.0",
         description="Event-sourced call-center backend.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            webhooks.document(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     for module in (
         admin,
-        webhooks,
         calls,
         events,
         conversations,
@@ -130,6 +158,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         realtime,
         health,
         sync,
+        dead_letters,
+        metrics,
         pages,
         analytics,
         audit,

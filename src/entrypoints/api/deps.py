@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,11 +12,15 @@ from adapters.postgres.calls_view import PostgresCallsView
 from adapters.postgres.campaigns_view import PostgresCampaignsView
 from adapters.postgres.command_runner import PostgresCommandRunner
 from adapters.postgres.conversations_view import PostgresConversationsView
+from adapters.postgres.dead_letters import PostgresDeadLetters
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.projects import Principal, ProjectDirectory
 from entrypoints.api.errors import ApiError
+from entrypoints.api.metrics import Metrics
+from entrypoints.api.public_url import Network, trusted_networks
+from entrypoints.api.rate_limit import TokenBuckets
 from entrypoints.api.realtime import RealtimeHub
 from entrypoints.api.tokens import RealtimeTokens
 from entrypoints.settings import Settings
@@ -36,6 +40,15 @@ class Services:
     campaign_views: PostgresCampaignsView
     conversations: PostgresConversationsView
     analyst: AnalystSql
+    dead_letters: PostgresDeadLetters
+    metrics: Metrics
+    webhook_rate: TokenBuckets = field(init=False)
+    trusted_proxies: tuple[Network, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.webhook_rate = TokenBuckets(s.webhook_rate_per_second, s.webhook_rate_burst)
+        self.trusted_proxies = trusted_networks(s.trusted_proxies)
 
 
 async def get_services(request: Request) -> Services:
@@ -72,3 +85,20 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+FORBIDDEN_FOR_ROLE = ApiError(
+    403,
+    "FORBIDDEN",
+    "This API key's role may not do this",
+    ["Use an API key with the admin role."],
+)
+
+
+async def get_admin(principal: PrincipalDep) -> Principal:
+    if principal.role != "admin":
+        raise FORBIDDEN_FOR_ROLE
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -52,6 +52,19 @@ def error_response(err: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=err.status, headers=err.headers)
 
 
+def unexpected_error_response() -> JSONResponse:
+    """Call from an `except Exception` block: logs the traceback, answers the error JSON."""
+    log.exception("unhandled error", extra={"trace_id": trace_id_var.get()})
+    return error_response(
+        ApiError(
+            500,
+            "INTERNAL_ERROR",
+            "Something went wrong on our side",
+            ["Retry later; if it persists, report the trace_id below."],
+        )
+    )
+
+
 _HTTP_ERRORS: dict[int, tuple[str, str, list[str]]] = {
     404: ("NOT_FOUND", "Nothing is here", ["Check the path and the id in it."]),
     405: ("METHOD_NOT_ALLOWED", "This method is not allowed here", ["See /docs."]),
@@ -88,12 +101,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"trace_id": trace_id_var.get()})
-        return error_response(
-            ApiError(
-                500,
-                "INTERNAL_ERROR",
-                "Something went wrong on our side",
-                ["Retry later; if it persists, report the trace_id below."],
-            )
-        )
+        return unexpected_error_response()

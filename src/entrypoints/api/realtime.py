@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -54,8 +54,12 @@ class Subscriber:
 class RealtimeHub:
     """A slow client only overflows its own queue; it is then cut and resumes by id."""
 
-    def __init__(self, view: PostgresCallsView) -> None:
+    def __init__(
+        self, view: PostgresCallsView, observe_ms: Callable[[float], None] | None = None
+    ) -> None:
+        """`observe_ms` gets each event's delay from its commit to its publication, in ms."""
         self.view = view
+        self.observe_ms = observe_ms
         self.position = 0
         self.wake = asyncio.Event()
         self._subscribers: dict[str, set[Subscriber]] = {}
@@ -84,6 +88,9 @@ class RealtimeHub:
         return int(row["p"])
 
     def _publish(self, row: dict[str, Any]) -> None:
+        if self.observe_ms is not None:
+            delay = datetime.now(UTC) - row["recorded_at"]
+            self.observe_ms(max(0.0, delay.total_seconds() * 1000))
         for sub in self._subscribers.get(row["project_id"], ()):
             try:
                 sub.queue.put_nowait(row)

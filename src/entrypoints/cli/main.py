@@ -51,11 +51,10 @@ def _cmd_projects_create(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"Project:  {project.id}  ({project.name})")
         print(f"API key:  {key}   (shown once; send as `Authorization: Bearer <key>`)")
-        print(
-            f"Webhooks: point Twilio status callbacks at "
-            f"{settings.public_base_url or f'http://{settings.host}:{settings.port}'}"
-            "/webhooks/twilio/voice-status"
-        )
+        base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
+        print("Webhooks: point Twilio's status callbacks at")
+        for kind in ("voice-status", "recording-status", "messaging-status"):
+            print(f"  {base.rstrip('/')}/webhooks/twilio/{kind}")
     return 0
 
 
@@ -163,6 +162,9 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 http="httptools",
                 log_config=None,
                 access_log=False,
+                # X-Forwarded-* are believed only from SB_TRUSTED_PROXIES (api/public_url.py);
+                # uvicorn's own rewrite would hide the proxy's address from that check.
+                proxy_headers=False,
                 timeout_graceful_shutdown=3,
             )
         ).run()
@@ -276,14 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=_cmd_simulate)
 
+    from entrypoints.cli.analytics import add_parsers as add_analytics
     from entrypoints.cli.audit import add_parser as add_audit
+    from entrypoints.cli.deadletters import add_parser as add_deadletters
     from entrypoints.cli.projections import add_parser as add_projections
 
     add_projections(sub)
+    add_deadletters(sub)
     add_audit(sub)
-
-    from entrypoints.cli.analytics import add_parsers as add_analytics
-
     add_analytics(sub)
 
     v = sub.add_parser("serve", help="run one component (what `up` supervises)")

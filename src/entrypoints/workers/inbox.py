@@ -11,17 +11,28 @@ import psycopg
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox import INBOX_CHANNEL
 from adapters.postgres.inbox_worker import PostgresInboxWorker
-from adapters.twilio.callbacks import voice_status_command
+from adapters.twilio.kinds import NORMALIZERS
 
 log = logging.getLogger(__name__)
 
-NORMALIZERS = {"voice-status": voice_status_command}
+__all__ = ["NORMALIZERS", "run_inbox_worker"]
 
 
 def run_inbox_worker(
-    store: PostgresEventStore, database_url: str, stop: threading.Event, batch_size: int = 500
+    store: PostgresEventStore,
+    database_url: str,
+    stop: threading.Event,
+    batch_size: int = 500,
+    *,
+    max_attempts: int = 8,
+    backoff_base_seconds: float = 1.0,
 ) -> None:
-    worker = PostgresInboxWorker(store, NORMALIZERS)
+    worker = PostgresInboxWorker(
+        store,
+        NORMALIZERS,
+        max_attempts=max_attempts,
+        backoff_base_seconds=backoff_base_seconds,
+    )
     failures = 0
     with psycopg.connect(database_url, autocommit=True) as listener:
         listener.execute(f"LISTEN {INBOX_CHANNEL}")

@@ -38,6 +38,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     inbox = threading.Thread(
         target=run_inbox_worker,
         args=(store, settings.database_url, inbox_stop),
+        kwargs={
+            "max_attempts": settings.inbox_max_attempts,
+            "backoff_base_seconds": settings.inbox_backoff_base_seconds,
+        },
         name="inbox-worker",
         daemon=True,
     )

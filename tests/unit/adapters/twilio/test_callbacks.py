@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import email.utils
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.twilio.callbacks import (
     MalformedCallback,
     check_voice_status,
     parse_body,
+    parse_form,
+    time_field,
     voice_dedupe_key,
     voice_status_command,
 )
@@ -284,3 +289,46 @@ def test_command_from_an_unusable_payload_lists_its_problems() -> None:
         "Timestamp must be an RFC 2822 date",
         "SequenceNumber must be an integer",
     ]
+
+
+# The fast form parser must read every body exactly as the standard library does.
+_TOKENS = [*"ab=&%+2635dDF0x é", "%26", "%3D", "%2B", "%E2%82", "%AC"]
+_form_text = st.lists(st.sampled_from(_TOKENS), max_size=20).map("".join)
+
+
+@given(_form_text)
+def test_form_parser_agrees_with_the_standard_library_on_any_text(text: str) -> None:
+    try:
+        expected: list[tuple[str, str]] | None = parse_qsl(
+            text, keep_blank_values=True, strict_parsing=True
+        )
+    except ValueError:
+        expected = None
+    try:
+        got: list[tuple[str, str]] | None = parse_form(text)
+    except ValueError:
+        got = None
+    assert got == ([] if not text else expected)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=12), max_size=6))
+def test_form_parser_reads_back_what_urlencode_wrote(params: dict[str, str]) -> None:
+    assert parse_form(urlencode(params)) == list(params.items())
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31)))
+def test_twilio_dates_parse_like_the_general_rfc_2822_parser(when: datetime) -> None:
+    text = email.utils.format_datetime(when.replace(microsecond=0, tzinfo=UTC))
+    assert text.endswith("+0000")
+    problems: list[str] = []
+    parsed = time_field({"Timestamp": text}, problems)
+    assert parsed == email.utils.parsedate_to_datetime(text)
+    assert parsed is not None
+    assert parsed.utcoffset() == timedelta(0)
+    assert problems == []
+
+
+def test_an_impossible_date_in_twilios_shape_is_still_malformed() -> None:
+    problems: list[str] = []
+    assert time_field({"Timestamp": "Mon, 31 Feb 2026 11:48:25 +0000"}, problems) is None
+    assert problems == ["Timestamp must be an RFC 2822 date"]
