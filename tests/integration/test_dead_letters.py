@@ -89,7 +89,7 @@ def test_a_poison_row_backs_off_exponentially_then_is_dead_lettered_and_replay_a
     assert 0.1 < waits[0] <= 0.2
     assert 0.3 < waits[1] <= 0.4
     letter_id = row(database_url)["id"]
-    reader_key = issue_api_key(database_url, proj.id, role="reader")
+    reader_key = issue_api_key(database_url, proj.id, role="viewer")
     admin = {"Authorization": f"Bearer {admin_key}"}
 
     async def scenario() -> None:

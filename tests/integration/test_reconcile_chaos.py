@@ -20,9 +20,9 @@ from adapters.postgres.calls_view import PostgresCallsView
 from adapters.postgres.messages_view import PostgresMessagesView
 from adapters.postgres.projects import create_project
 from adapters.postgres.sync_state import drift_totals
-from adapters.twilio.callbacks import voice_status_command
+from adapters.twilio.kinds import KINDS
 from adapters.twilio.simulator import Chaos, ProviderSimulator
-from domain.call import record_call_status
+from domain.call import handle_call_command
 from entrypoints.settings import Settings
 from entrypoints.workers.run import run_worker
 from support import VOICE_PATH
@@ -133,22 +133,25 @@ def event_counts(database_url: str) -> tuple[int, int]:
 
 
 def clean_run_events(database_url: str, project_id: str) -> int:
-    """Events the distinct stored callbacks make when each is applied exactly once, in the
-    order they were stored: what a duplicate-free provider would have produced."""
+    """Events the distinct stored voice callbacks make when every stored call callback is
+    applied exactly once, in the order stored: what a duplicate-free provider would have
+    produced. Recording callbacks are replayed too (one may open a call before its first
+    status arrives) but their events are not counted, as `event_counts` does not."""
     calls: dict[str, Any] = {}
     total = 0
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT dedupe_key, payload FROM webhook_inbox"
-            " WHERE event_type = 'voice-status' ORDER BY id"
+            "SELECT event_type, dedupe_key, payload FROM webhook_inbox"
+            " WHERE event_type IN ('voice-status', 'recording-status') ORDER BY id"
         ).fetchall()
-    for key, payload in rows:
-        cmd = voice_status_command(
+    for kind, key, payload in rows:
+        cmd = KINDS[kind].normalize(
             payload, operation_id=f"webhook:{key}", project_id=project_id, trace_id=""
         )
-        call, _ = record_call_status(calls.get(cmd.call_sid), cmd)
+        call, _ = handle_call_command(calls.get(cmd.call_sid), cmd)
         calls[cmd.call_sid] = call
-        total += len(call.collect_events())
+        events = len(call.collect_events()) if call else 0
+        total += events if kind == "voice-status" else 0
     return total
 
 
