@@ -36,6 +36,7 @@ from entrypoints.api.routers import (
     realtime,
     webhooks,
 )
+from entrypoints.api.spec import document, errors
 from entrypoints.api.tokens import RealtimeTokens
 from entrypoints.bootstrap import secret_key
 from entrypoints.settings import Settings
@@ -100,8 +101,8 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.include_router(webhooks.router, responses=errors(400, 403, 413))
     for module in (
-        webhooks,
         calls,
         events,
         conversations,
@@ -113,4 +114,5 @@ def create_app(settings: Settings, *, run_clickhouse_projection: bool | None = N
     ):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)
+    document(app)
     return app

@@ -59,7 +59,33 @@ def malformed(problems: list[str]) -> ApiError:
     )
 
 
-@router.post("/voice-status", summary="Twilio voice status callback")
+_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}  # no NUL: PostgreSQL text cannot hold it
+_REQUIRED = {**_TEXT, "minLength": 1}
+_VOICE_STATUS_REQUEST = {
+    "parameters": [
+        {"name": "X-Twilio-Signature", "in": "header", "required": True, "schema": _REQUIRED}
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["AccountSid", "CallSid", "CallStatus"],
+                    "properties": {f: _REQUIRED for f in ("AccountSid", "CallSid", "CallStatus")},
+                    "additionalProperties": _TEXT,
+                }
+            }
+        },
+    },
+}
+
+
+@router.post(
+    "/voice-status",
+    summary="Twilio voice status callback",
+    openapi_extra=_VOICE_STATUS_REQUEST,
+)
 async def voice_status(request: Request, services: ServicesDep) -> Response:
     body = await read_limited(request, services.settings.webhook_max_body_bytes)
     try:
