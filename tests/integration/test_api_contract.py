@@ -9,12 +9,12 @@ import httpx
 import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, given
-from live_server import live_server
 from schemathesis import GenerationMode, checks
 
 from domain_events import PROJECT
 from entrypoints.api.app import create_app
 from entrypoints.settings import Settings
+from live_server import live_server
 
 pytest_plugins = ["read_fixtures"]  # the keys and history fixtures
 EXAMPLES = 12  # per operation and generation mode: enough to find shape errors, in seconds

@@ -17,7 +17,14 @@ from adapters.embedded.processes import free_port
 def live_server(app: FastAPI, port: int | None = None) -> Iterator[str]:
     """Yield the base URL once the lifespan ran and the socket listens; stop on exit."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=1,  # as `serve api` does (3 s): open SSE streams are cut
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)
     thread.start()
