@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ops.bench import event_store, projections, webhooks
+from ops.bench import event_store, projections, realtime, webhooks
 from ops.bench.context import BenchContext
 from ops.bench.report import Table
 
@@ -14,4 +14,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     "webhooks": webhooks.run,
     "event_store": event_store.run,
     "projections": projections.run,
+    "realtime": realtime.run,
 }
