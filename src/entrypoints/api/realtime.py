@@ -42,12 +42,19 @@ def sse_frame(row: dict[str, Any]) -> bytes:
     return f"id: {row['position']}\nevent: {row['event_type']}\ndata: {data}\n\n".encode()
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A live event, encoded once however many subscribers it goes to."""
+
+    position: int
+    row: dict[str, Any]
+    data: bytes
+
+
 @dataclass(eq=False)
 class Subscriber:
     project_id: str
-    queue: asyncio.Queue[dict[str, Any]] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=2000)
-    )
+    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(maxsize=2000))
     overflowed: bool = False
 
 
@@ -84,9 +91,13 @@ class RealtimeHub:
         return int(row["p"])
 
     def _publish(self, row: dict[str, Any]) -> None:
-        for sub in self._subscribers.get(row["project_id"], ()):
+        subscribers = self._subscribers.get(row["project_id"])
+        if not subscribers:
+            return
+        frame = Frame(row["position"], row, sse_frame(row))
+        for sub in subscribers:
             try:
-                sub.queue.put_nowait(row)
+                sub.queue.put_nowait(frame)
             except asyncio.QueueFull:
                 sub.overflowed = True
 
@@ -118,13 +129,13 @@ class RealtimeHub:
                     break
             while not sub.overflowed:
                 try:
-                    row = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS)
+                    frame = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield b": heartbeat\n\n"
                     continue
-                if row["position"] > cursor:
-                    if wanted(row, types):
-                        yield sse_frame(row)
-                    cursor = row["position"]
+                if frame.position > cursor:
+                    if wanted(frame.row, types):
+                        yield frame.data
+                    cursor = frame.position
         finally:
             self.unsubscribe(sub)
