@@ -127,6 +127,9 @@ def test_webhooks_reach_the_monitor_within_a_second_and_survive_a_server_restart
 ) -> None:
     proj, key = project
     page, port = browser_page, free_port()
+    # No delta feed here: recovery must come from the stream resuming after the last id
+    # (the other test covers the fallback).
+    page.route("**/api/events?**", lambda route: route.abort())
     # A second API replica takes the provider's callbacks, so they keep coming while the
     # monitor's server is down (as behind a load balancer).
     with live_server(create_app(stack, run_clickhouse_projection=False)) as ingest:
