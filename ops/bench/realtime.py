@@ -38,7 +38,7 @@ TARGET_P95_MS, TARGET_P99_MS = 100.0, 250.0
 CLIENTS_P95_MS = 250.0
 RAMP_RATE = 50  # webhooks per second while clients are ramped: fan-out is rate x clients
 RAMP_STEP_SECONDS = 10
-RAMP_CLIENTS = (50, 100, 200, 400, 800, 1600, 3200)
+RAMP_CLIENTS = (1, 50, 100, 200, 400, 800, 1600, 3200)
 WEBHOOK_PATH = "/webhooks/twilio/voice-status"
 PRIME_TRIES, PRIME_RATE = 15, 20
 DRAIN_SECONDS = 180  # after the load, for the inbox and the projections to catch up
@@ -76,6 +76,7 @@ class Tracker:
     seen: list[tuple[int, float]] = field(default_factory=list)  # (position, read at)
     errors: int = 0
     resumes: int = 0  # streams the hub cut (a client too far behind) and the client resumed
+    next_request: int = 0  # requests before this index were sent or skipped: never resend
 
     def latencies_ms(self, since: float) -> list[float]:
         out = []
@@ -119,10 +120,11 @@ async def send_paced(
                 if stop.is_set():
                     return
                 tracker.sent[keys[i]] = time.perf_counter()
+                tracker.next_request = max(tracker.next_request, i + 1)
                 writer.write(payloads[i])
+                sent += 1  # counted when written: it may be stored even if cut off now
                 if await read_response(reader) != 200:
                     tracker.errors += 1
-                sent += 1
         finally:
             writer.close()
 
@@ -214,6 +216,7 @@ class Step:
     errors: int
     drain_seconds: float
     resumes: int
+    used: int  # requests consumed from the list given
 
     @property
     def lost(self) -> int:
@@ -290,6 +293,7 @@ async def measure(
         tracker.errors,
         drain,
         tracker.resumes,
+        tracker.next_request,
     )
 
 
@@ -315,7 +319,7 @@ def prime(database_url: str, base_url: str, key: str, requests: list[SignedReque
                 warmup=0,
             )
         )
-        used += step.sent
+        used += step.used
         if step.events and step.lost == 0:
             return used
     msg = f"the pipeline delivered nothing within {PRIME_TRIES} tries: see worker.log"
@@ -386,10 +390,9 @@ def run(ctx: BenchContext) -> Table:
                 f" {len(latency.latencies):,} webhooks, {latency.errors} errors",
                 flush=True,
             )
-            used += latency.sent
+            used += latency.used
             for clients in RAMP_CLIENTS:
                 batch = requests[used : used + (step_seconds + 1) * RAMP_RATE]
-                used += len(batch)
                 step = run_async(
                     measure(
                         url,
@@ -403,6 +406,7 @@ def run(ctx: BenchContext) -> Table:
                     )
                 )
                 steps.append(step)
+                used += step.used
                 print(
                     f"  {clients} clients at {RAMP_RATE}/s: p95 {step.p95:.1f} ms"
                     f" ({len(step.latencies):,} deliveries)",
