@@ -149,7 +149,7 @@ def test_calls_can_be_filtered_and_paged_without_gaps_or_repeats(
                 while True:
                     frames.append(await asyncio.wait_for(anext(stream), timeout=1.0))
             await stream.aclose()
-            created = [f for f in frames if b"event: " in f]
+            created = [f for f in b"".join(frames).split(b"\n\n") if b"event: " in f]
             assert len(created) == 7
             assert all(b"event: call.created" in f for f in created)
 

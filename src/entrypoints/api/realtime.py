@@ -121,21 +121,30 @@ class RealtimeHub:
             yield b"retry: 1000\n\n"
             while True:
                 rows = await self.view.feed(cursor, 500, project_id=project_id)
-                for row in rows:
-                    if wanted(row, types):
-                        yield sse_frame(row)
-                    cursor = row["position"]
+                page = [sse_frame(row) for row in rows if wanted(row, types)]
+                if page:
+                    yield b"".join(page)  # one write per page, not per event
+                if rows:
+                    cursor = rows[-1]["position"]
                 if len(rows) < 500:
                     break
             while not sub.overflowed:
-                try:
-                    frame = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS)
-                except TimeoutError:
-                    yield b": heartbeat\n\n"
-                    continue
-                if frame.position > cursor:
-                    if wanted(frame.row, types):
-                        yield frame.data
-                    cursor = frame.position
+                frames: list[Frame] = []
+                if sub.queue.empty():
+                    try:
+                        frames.append(await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS))
+                    except TimeoutError:
+                        yield b": heartbeat\n\n"
+                        continue
+                while not sub.queue.empty():  # what else is already here goes in one write
+                    frames.append(sub.queue.get_nowait())
+                ready: list[bytes] = []
+                for frame in frames:
+                    if frame.position > cursor:
+                        if wanted(frame.row, types):
+                            ready.append(frame.data)
+                        cursor = frame.position
+                if ready:
+                    yield b"".join(ready)
         finally:
             self.unsubscribe(sub)
