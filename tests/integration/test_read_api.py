@@ -91,6 +91,13 @@ def test_reads_return_the_projects_data_and_nothing_of_anyone_elses(
             bad = await client.get("/api/messages?cursor=not-a-cursor", headers=ours)
             assert bad.status_code == 422
             assert bad.json()["error"]["code"] == "INVALID_CURSOR"
+            nul = await client.get("/api/calls/CA%001/events", headers=ours)
+            assert nul.status_code == 422  # PostgreSQL text cannot hold NUL: refused first
+            assert nul.json()["error"]["details"]["trace_id"] == nul.headers["x-trace-id"]
+            wrong_method = await client.delete("/api/calls/active", headers=ours)
+            assert wrong_method.status_code == 405
+            assert wrong_method.headers["allow"] == "GET"
+            assert wrong_method.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 
     asyncio.run(scenario())
 
