@@ -5,7 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install run test lint format schemas openapi bench clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help install run test lint format schemas openapi bench clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,8 +24,18 @@ install: $(STAMP)  ## create .venv and install the project with its dev tools
 run: $(STAMP)  ## start everything on embedded engines, with a demo project and simulator
 	$(BIN)/switchboard up --demo
 
-test: lint  ## lint, then the whole suite on real PostgreSQL, NATS and chDB
+test: lint chromium  ## lint, then the whole suite on real PostgreSQL, NATS and chDB
 	$(BIN)/pytest
+
+chromium:  ## Debian's chromium for the monitor's browser test (apt-get, as root, if missing)
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "warning: the browser test needs $(CHROMIUM): sudo apt-get install chromium" >&2; \
+	  fi; }
 
 lint: $(STAMP)  ## ruff, formatting, mypy --strict and the import contracts
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ class Options:
     duration: int  # seconds measured, per app
     warmup: int  # seconds of load before each measurement, not reported
     connections: int
+    realtime_seconds: int = 60  # sustained webhooks for the realtime benchmark
 
 
 @dataclass

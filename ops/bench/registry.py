@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ops.bench import analytics, audit, event_store, projections, webhooks
+from ops.bench import analytics, audit, event_store, projections, realtime, webhooks
 from ops.bench.context import BenchContext
 from ops.bench.report import Table
 
@@ -16,4 +16,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     "projections": projections.run,
     "analytics": analytics.run,
     "audit": audit.run,
+    "realtime": realtime.run,
 }

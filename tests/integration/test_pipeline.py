@@ -27,9 +27,10 @@ def pipeline_settings(settings: Settings, nats_url: str, clickhouse: ClickHouse)
     return settings.model_copy(update={"nats_url": nats_url, "clickhouse_url": clickhouse.url})
 
 
-def parse_frames(frames: list[bytes]) -> list[dict[str, Any]]:
+def parse_frames(chunks: list[bytes]) -> list[dict[str, Any]]:
+    """SSE events from the stream's chunks (a chunk may hold several events)."""
     events = []
-    for frame in frames:
+    for frame in b"".join(chunks).split(b"\n\n"):
         fields = dict(
             line.split(": ", 1) for line in frame.decode().strip().splitlines() if ": " in line
         )

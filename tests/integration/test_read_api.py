@@ -5,69 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-import psycopg
-import pytest
 from apiclient import serving
 
 from adapters.postgres.database import open_async_pool
 from adapters.postgres.event_store import PostgresEventStore
-from adapters.postgres.projects import issue_api_key
-from domain_events import (
-    OTHER_PROJECT,
-    PROJECT,
-    call_events,
-    completed_campaign,
-    message_events,
-    outbound_sms,
-)
+from domain_events import OTHER_PROJECT, PROJECT, call_events
 from entrypoints.cli.projections import READ_MODELS
 from entrypoints.settings import Settings
 
-ALICE = "+14155551212"
-
-
-@pytest.fixture
-def keys(database_url: str) -> dict[str, str]:
-    """The fixed project ids the event builders use, each with an admin key."""
-    with psycopg.connect(database_url) as conn:
-        for i, pid in enumerate((PROJECT, OTHER_PROJECT)):
-            conn.execute(
-                "INSERT INTO projects (id, name, twilio_account_sid, twilio_auth_token)"
-                " VALUES (%s, %s, %s, 't')",
-                (pid, f"p{i}", f"AC{i:032d}"),
-            )
-    return {pid: issue_api_key(database_url, pid) for pid in (PROJECT, OTHER_PROJECT)}
-
-
-@pytest.fixture
-def history(database_url: str) -> Iterator[dict[str, Any]]:
-    store = PostgresEventStore(database_url)
-    campaign = completed_campaign()
-    _, sms = message_events(
-        "SM1", [("sent", {}), ("undelivered", {"error_code": 30003})], **outbound_sms(ALICE)
-    )
-    batches = [
-        campaign.events,
-        call_events("CA1", ["ringing", "in-progress", "completed"], to_number=ALICE),
-        sms,
-    ]
-    for events in batches:
-        with store.connection() as conn, conn.transaction():
-            store.append(conn.cursor(), events)
-
-    async def project_all() -> None:
-        pool = await open_async_pool(database_url)
-        items = await asyncio.to_thread(store.read, 0, None, 10_000)
-        for name, (_, make) in READ_MODELS.items():
-            await make(pool, name).apply(items)
-        await pool.close()
-
-    asyncio.run(project_all())
-    yield {"campaign_id": str(campaign.id), "store": store}
-    store.close()
+pytest_plugins = ["read_fixtures"]  # the keys and history fixtures
 
 
 def test_reads_return_the_projects_data_and_nothing_of_anyone_elses(
@@ -106,7 +54,7 @@ def test_reads_return_the_projects_data_and_nothing_of_anyone_elses(
             assert now["state"]["answered_at"] is not None
 
             conversations = (await client.get("/api/conversations", headers=ours)).json()
-            (alice,) = [c for c in conversations["items"] if c["address"] == ALICE]
+            (alice,) = [c for c in conversations["items"] if c["address"] == history["alice"]]
             assert alice["total_calls"] == 1
             assert alice["total_messages"] == 1
             items = (
@@ -143,6 +91,13 @@ def test_reads_return_the_projects_data_and_nothing_of_anyone_elses(
             bad = await client.get("/api/messages?cursor=not-a-cursor", headers=ours)
             assert bad.status_code == 422
             assert bad.json()["error"]["code"] == "INVALID_CURSOR"
+            nul = await client.get("/api/calls/CA%001/events", headers=ours)
+            assert nul.status_code == 422  # PostgreSQL text cannot hold NUL: refused first
+            assert nul.json()["error"]["details"]["trace_id"] == nul.headers["x-trace-id"]
+            wrong_method = await client.delete("/api/calls/active", headers=ours)
+            assert wrong_method.status_code == 405
+            assert wrong_method.headers["allow"] == "GET"
+            assert wrong_method.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 
     asyncio.run(scenario())
 
@@ -201,7 +156,7 @@ def test_calls_can_be_filtered_and_paged_without_gaps_or_repeats(
                 while True:
                     frames.append(await asyncio.wait_for(anext(stream), timeout=1.0))
             await stream.aclose()
-            created = [f for f in frames if b"event: " in f]
+            created = [f for f in b"".join(frames).split(b"\n\n") if b"event: " in f]
             assert len(created) == 7
             assert all(b"event: call.created" in f for f in created)
 

@@ -25,3 +25,16 @@ def test_the_spec_documents_the_read_api_and_the_idempotency_header() -> None:
         assert path in paths, path
     create = paths["/api/campaigns"]["post"]
     assert any(p["name"] == "X-Operation-Id" for p in create["parameters"])
+
+
+def test_every_error_the_spec_declares_has_the_one_error_body() -> None:
+    spec = json.loads(render())
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            statuses = operation["responses"]
+            assert "500" in statuses, (method, path)
+            for status, response in statuses.items():
+                if 400 <= int(status) <= 500:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)

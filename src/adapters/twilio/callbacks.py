@@ -6,6 +6,7 @@ import contextlib
 import email.utils
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,7 @@ def parse_body(body: bytes, content_type: str) -> ParsedBody:
             raise MalformedCallback([f"body is not JSON: {exc}"]) from exc
         if not isinstance(data, dict):
             raise MalformedCallback(["JSON body must be an object"])
+        _refuse_nul((k, v) for k, v in data.items() if isinstance(v, str))
         return ParsedBody([], {k: v for k, v in data.items()}, is_json=True)
     if content_type and not content_type.startswith("application/x-www-form-urlencoded"):
         raise MalformedCallback([f"unsupported content type {content_type!r}"])
@@ -62,6 +64,7 @@ def parse_body(body: bytes, content_type: str) -> ParsedBody:
         pairs = parse_form(text)
     except ValueError as exc:
         raise MalformedCallback([f"body is not form-encoded: {exc}"]) from exc
+    _refuse_nul(pairs)
     fields: dict[str, Any] = {}
     for name, value in pairs:
         prior = fields.get(name)
@@ -86,6 +89,12 @@ def parse_form(text: str) -> list[tuple[str, str]]:
             )
         pairs.append((name, value))
     return pairs
+
+
+def _refuse_nul(pairs: Iterable[tuple[str, str]]) -> None:
+    """PostgreSQL text cannot hold NUL: such a body could never be looked up or stored."""
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        raise MalformedCallback(["body contains a NUL character"])
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -47,6 +47,7 @@ from entrypoints.api.routers import (
     sync,
     webhooks,
 )
+from entrypoints.api.spec import document
 from entrypoints.api.tokens import RealtimeTokens
 from entrypoints.bootstrap import secret_key
 from entrypoints.settings import Settings
@@ -139,15 +140,6 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            webhooks.document(generate())
-        assert app.openapi_schema is not None
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     for module in (
         admin,
         calls,
@@ -166,4 +158,5 @@ def create_app(
     ):
         app.include_router(module.router)
     app.add_middleware(TraceMiddleware)
+    document(app, webhooks.document)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,6 +14,25 @@ from starlette.exceptions import HTTPException
 from entrypoints.observability import trace_id_var
 
 log = logging.getLogger("switchboard.api")
+
+
+class ErrorDetails(msgspec.Struct):
+    """`trace_id` always; other keys depend on the code (e.g. `problems`, `call_sid`)."""
+
+    trace_id: str
+
+
+class ErrorInfo(msgspec.Struct):
+    code: str
+    human_title: str
+    human_how_to_fix: list[str]
+    details: ErrorDetails
+
+
+class ErrorBody(msgspec.Struct):
+    """The body of every error response (documented in OpenAPI; see spec.py)."""
+
+    error: ErrorInfo
 
 
 class ApiError(Exception):
@@ -66,6 +86,11 @@ def unexpected_error_response() -> JSONResponse:
 
 
 _HTTP_ERRORS: dict[int, tuple[str, str, list[str]]] = {
+    400: (
+        "BODY_UNREADABLE",
+        "The request body could not be parsed",
+        ["Send a UTF-8 JSON body with `Content-Type: application/json`."],
+    ),
     404: ("NOT_FOUND", "Nothing is here", ["Check the path and the id in it."]),
     405: ("METHOD_NOT_ALLOWED", "This method is not allowed here", ["See /docs."]),
 }
@@ -97,7 +122,9 @@ def install_error_handlers(app: FastAPI) -> None:
         code, title, fix = _HTTP_ERRORS.get(
             exc.status_code, ("HTTP_ERROR", str(exc.detail), ["See /docs."])
         )
-        return error_response(ApiError(exc.status_code, code, title, fix))
+        return error_response(
+            ApiError(exc.status_code, code, title, fix, headers=dict(exc.headers or {}))
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -42,12 +42,19 @@ def sse_frame(row: dict[str, Any]) -> bytes:
     return f"id: {row['position']}\nevent: {row['event_type']}\ndata: {data}\n\n".encode()
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A live event, encoded once however many subscribers it goes to."""
+
+    position: int
+    row: dict[str, Any]
+    data: bytes
+
+
 @dataclass(eq=False)
 class Subscriber:
     project_id: str
-    queue: asyncio.Queue[dict[str, Any]] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=2000)
-    )
+    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(maxsize=2000))
     overflowed: bool = False
 
 
@@ -91,9 +98,13 @@ class RealtimeHub:
         if self.observe_ms is not None:
             delay = datetime.now(UTC) - row["recorded_at"]
             self.observe_ms(max(0.0, delay.total_seconds() * 1000))
-        for sub in self._subscribers.get(row["project_id"], ()):
+        subscribers = self._subscribers.get(row["project_id"])
+        if not subscribers:
+            return
+        frame = Frame(row["position"], row, sse_frame(row))
+        for sub in subscribers:
             try:
-                sub.queue.put_nowait(row)
+                sub.queue.put_nowait(frame)
             except asyncio.QueueFull:
                 sub.overflowed = True
 
@@ -117,21 +128,30 @@ class RealtimeHub:
             yield b"retry: 1000\n\n"
             while True:
                 rows = await self.view.feed(cursor, 500, project_id=project_id)
-                for row in rows:
-                    if wanted(row, types):
-                        yield sse_frame(row)
-                    cursor = row["position"]
+                page = [sse_frame(row) for row in rows if wanted(row, types)]
+                if page:
+                    yield b"".join(page)  # one write per page, not per event
+                if rows:
+                    cursor = rows[-1]["position"]
                 if len(rows) < 500:
                     break
             while not sub.overflowed:
-                try:
-                    row = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS)
-                except TimeoutError:
-                    yield b": heartbeat\n\n"
-                    continue
-                if row["position"] > cursor:
-                    if wanted(row, types):
-                        yield sse_frame(row)
-                    cursor = row["position"]
+                frames: list[Frame] = []
+                if sub.queue.empty():
+                    try:
+                        frames.append(await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS))
+                    except TimeoutError:
+                        yield b": heartbeat\n\n"
+                        continue
+                while not sub.queue.empty():  # what else is already here goes in one write
+                    frames.append(sub.queue.get_nowait())
+                ready: list[bytes] = []
+                for frame in frames:
+                    if frame.position > cursor:
+                        if wanted(frame.row, types):
+                            ready.append(frame.data)
+                        cursor = frame.position
+                if ready:
+                    yield b"".join(ready)
         finally:
             self.unsubscribe(sub)

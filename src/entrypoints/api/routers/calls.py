@@ -9,16 +9,24 @@ from typing import Annotated
 import msgspec
 from fastapi import APIRouter, Query, Response
 
+from adapters.postgres.paging import Page
 from domain.call import replay
+from entrypoints.api.bodies import ActiveCalls, CallEvents, CallHistory
 from entrypoints.api.deps import PrincipalDep, ServicesDep
 from entrypoints.api.errors import ApiError
 from entrypoints.api.paging import paged
+from entrypoints.api.spec import errors, ok
+from projections.calls_view import CallRow
 
-router = APIRouter(prefix="/api/calls", tags=["calls"])
+router = APIRouter(prefix="/api/calls", tags=["calls"], responses=errors(401))
 _json = msgspec.json.Encoder()
 
 
-@router.get("", summary="Calls, newest first, by status, direction, campaign, number, time")
+@router.get(
+    "",
+    summary="Calls, newest first, by status, direction, campaign, number, time",
+    responses=ok(Page[CallRow], 422),
+)
 async def list_calls(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -46,7 +54,7 @@ async def list_calls(
     )
 
 
-@router.get("/active", summary="Calls not yet final, newest first")
+@router.get("/active", summary="Calls not yet final, newest first", responses=ok(ActiveCalls))
 async def active_calls(principal: PrincipalDep, services: ServicesDep) -> Response:
     position = services.hub.position
     calls = await services.calls.active_calls(principal.project_id)
@@ -55,7 +63,7 @@ async def active_calls(principal: PrincipalDep, services: ServicesDep) -> Respon
     )
 
 
-@router.get("/{call_sid}", summary="One call's current state")
+@router.get("/{call_sid}", summary="One call's current state", responses=ok(CallRow, 404))
 async def get_call(call_sid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     call = await services.calls.get_call(principal.project_id, call_sid)
     if call is None:
@@ -63,7 +71,11 @@ async def get_call(call_sid: str, principal: PrincipalDep, services: ServicesDep
     return Response(_json.encode(call), media_type="application/json")
 
 
-@router.get("/{call_sid}/events", summary="One call's events, in log order")
+@router.get(
+    "/{call_sid}/events",
+    summary="One call's events, in log order",
+    responses=ok(CallEvents, 404),
+)
 async def call_events(call_sid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     rows = await services.calls.call_feed(principal.project_id, call_sid)
     if not rows:
@@ -73,7 +85,11 @@ async def call_events(call_sid: str, principal: PrincipalDep, services: Services
     )
 
 
-@router.get("/{call_sid}/history", summary="The call as the log knew it at a time")
+@router.get(
+    "/{call_sid}/history",
+    summary="The call as the log knew it at a time",
+    responses=ok(CallHistory, 404, 422),
+)
 async def call_history(
     call_sid: str, principal: PrincipalDep, services: ServicesDep, as_of: datetime | None = None
 ) -> Response:

@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from adapters.postgres.campaigns_view import CampaignStats
 from adapters.postgres.projects import Principal
 from domain.campaign import Campaign
 from domain.campaign_commands import (
@@ -28,12 +29,15 @@ from domain.campaign_commands import (
 from domain.campaign_errors import CampaignConflict, CampaignNotFound, CampaignRuleViolation
 from domain.campaign_handlers import handle, target_id
 from domain.campaign_limits import Limits
+from entrypoints.api.bodies import CampaignSummary, CommandOutcome
 from entrypoints.api.deps import PrincipalDep, Services, ServicesDep
 from entrypoints.api.errors import ApiError
 from entrypoints.api.paging import json_response
+from entrypoints.api.spec import body, errors, ok
 from entrypoints.observability import trace_id_var
 
-router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/api/campaigns", tags=["campaigns"], responses=errors(401, 422))
+_COMMAND = {200: body(CommandOutcome), **errors(404, 409)}
 OperationId = Annotated[
     str | None,
     Header(
@@ -136,7 +140,15 @@ def _limits(data: LimitsIn) -> Limits:
         raise _api_error(exc) from exc
 
 
-@router.post("", status_code=201, summary="Create a campaign (idempotent by key)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a campaign (idempotent by key)",
+    responses={
+        201: body(CommandOutcome, "Created (or the first outcome, replayed)"),
+        **errors(400, 409),  # 400: a body that is not JSON at all
+    },
+)
 async def create(
     body: CreateCampaignIn,
     principal: PrincipalDep,
@@ -154,7 +166,11 @@ async def create(
     return await execute(services, principal, operation_id, command, created=True)
 
 
-@router.post("/{campaign_id}/contacts", summary="Add contacts (up to 1,000 per request)")
+@router.post(
+    "/{campaign_id}/contacts",
+    summary="Add contacts (up to 1,000 per request)",
+    responses={**_COMMAND, **errors(400)},
+)
 async def add_contacts(
     campaign_id: UUID,
     body: AddContactsIn,
@@ -180,7 +196,11 @@ _LIFECYCLE = {
 }
 
 
-@router.post("/{campaign_id}/{action}", summary="Start, pause, resume or stop a campaign")
+@router.post(
+    "/{campaign_id}/{action}",
+    summary="Start, pause, resume or stop a campaign",
+    responses=_COMMAND,
+)
 async def lifecycle(
     campaign_id: UUID,
     action: Literal["start", "pause", "resume", "stop"],
@@ -197,7 +217,11 @@ async def lifecycle(
     return await execute(services, principal, operation_id, command)
 
 
-@router.get("/{campaign_id}/stats", summary="Progress, results and attempts by status")
+@router.get(
+    "/{campaign_id}/stats",
+    summary="Progress, results and attempts by status",
+    responses=ok(CampaignStats, 404),
+)
 async def stats(campaign_id: UUID, principal: PrincipalDep, services: ServicesDep) -> Response:
     found = await services.campaign_views.campaign_stats(principal.project_id, str(campaign_id))
     if found is None:
@@ -210,7 +234,9 @@ async def stats(campaign_id: UUID, principal: PrincipalDep, services: ServicesDe
     return json_response(found)
 
 
-@router.get("/{campaign_id}", summary="A campaign's state and progress")
+@router.get(
+    "/{campaign_id}", summary="A campaign's state and progress", responses=ok(CampaignSummary, 404)
+)
 async def get(campaign_id: UUID, principal: PrincipalDep, services: ServicesDep) -> Response:
     campaign = await asyncio.to_thread(services.store.aggregate, campaign_id)
     if not isinstance(campaign, Campaign) or campaign.project_id != principal.project_id:

@@ -6,15 +6,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from adapters.postgres.paging import Page
 from entrypoints.api.deps import PrincipalDep, ServicesDep
 from entrypoints.api.errors import ApiError
 from entrypoints.api.paging import paged
+from entrypoints.api.spec import errors, ok
+from projections.conversations_view import ConversationRow, ItemRow
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], responses=errors(401))
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
-@router.get("", summary="Conversations (one per contact), newest activity first")
+@router.get(
+    "",
+    summary="Conversations (one per contact), newest activity first",
+    responses=ok(Page[ConversationRow], 422),
+)
 async def list_conversations(
     principal: PrincipalDep, services: ServicesDep, limit: Limit = 50, cursor: str | None = None
 ) -> Response:
@@ -23,7 +30,11 @@ async def list_conversations(
     )
 
 
-@router.get("/{conversation_id}/messages", summary="A conversation's calls and messages")
+@router.get(
+    "/{conversation_id}/messages",
+    summary="A conversation's calls and messages",
+    responses=ok(Page[ItemRow], 404, 422),
+)
 async def conversation_messages(
     conversation_id: str,
     principal: PrincipalDep,

@@ -6,14 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from entrypoints.api.bodies import DeltaFeed
 from entrypoints.api.deps import PrincipalDep, ServicesDep
 from entrypoints.api.paging import json_response
 from entrypoints.api.realtime import envelope
+from entrypoints.api.spec import errors, ok
 
-router = APIRouter(prefix="/api", tags=["events"])
+router = APIRouter(prefix="/api", tags=["events"], responses=errors(401))
 
 
-@router.get("/events", summary="Events after a position (the SSE feed, by polling)")
+@router.get(
+    "/events",
+    summary="Events after a position (the SSE feed, by polling)",
+    responses=ok(DeltaFeed, 422),
+)
 async def delta_feed(
     principal: PrincipalDep,
     services: ServicesDep,

@@ -8,13 +8,18 @@ from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from adapters.postgres.sync_health import sync_health
+from adapters.postgres.sync_health import SyncHealth, sync_health
 from entrypoints.api.deps import ServicesDep
+from entrypoints.api.spec import body
 
 router = APIRouter(prefix="/api/health", tags=["health"])
 
 
-@router.get("/sync", summary="How far each follower lags the event store; inbox backlog")
+@router.get(
+    "/sync",
+    summary="How far each follower lags the event store; inbox backlog",
+    responses={200: body(SyncHealth), 503: body(SyncHealth, "Degraded: see `problems`")},
+)
 async def sync(services: ServicesDep) -> JSONResponse:
     """200 when healthy, 503 when degraded, so load balancers and probes can act on it."""
     assert services.settings.database_url

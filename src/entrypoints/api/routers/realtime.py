@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from entrypoints.api.bodies import Envelope, RealtimeToken
 from entrypoints.api.deps import PrincipalDep, ServicesDep
 from entrypoints.api.errors import ApiError
+from entrypoints.api.paging import json_response
+from entrypoints.api.spec import errors, ok, schema_ref
 
-router = APIRouter(prefix="/realtime", tags=["realtime"])
+router = APIRouter(prefix="/realtime", tags=["realtime"], responses=errors(401))
+_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`text/event-stream`: frames `id: <position>`, `event: <type>`,"
+        " `data: <Envelope as JSON>`, and `: heartbeat` comments when quiet.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "x-sse-data": schema_ref(Envelope),
+    }
+}
 
 
-@router.get("/token", summary="A short-lived token for EventSource clients")
-async def token(principal: PrincipalDep, services: ServicesDep) -> dict[str, object]:
+@router.get(
+    "/token", summary="A short-lived token for EventSource clients", responses=ok(RealtimeToken)
+)
+async def token(principal: PrincipalDep, services: ServicesDep) -> Response:
     value, expires = services.tokens.issue(principal.project_id)
-    return {"token": value, "expires_at": expires, "stream_url": f"/realtime/stream?token={value}"}
+    return json_response(
+        RealtimeToken(token=value, expires_at=expires, stream_url=f"/realtime/stream?token={value}")
+    )
 
 
-@router.get("/stream", summary="Server-sent events of this project, resumable by id")
+@router.get(
+    "/stream",
+    summary="Server-sent events of this project, resumable by id",
+    response_class=StreamingResponse,
+    responses={**_STREAM, **errors(422)},
+)
 async def stream(
     request: Request,
     services: ServicesDep,
