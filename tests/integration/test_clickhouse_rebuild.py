@@ -120,7 +120,7 @@ def test_a_rebuild_repairs_drifted_facts_while_live_events_keep_flowing(
                     REBUILD, headers={"Authorization": f"Bearer {viewer_key}"}
                 )
                 assert refused.status_code == 403
-                assert refused.json()["error"]["code"] == "ADMIN_ROLE_REQUIRED"
+                assert refused.json()["error"]["code"] == "ROLE_FORBIDDEN"
 
                 # Live traffic before, during and after the rebuild.
                 flowing = asyncio.create_task(
@@ -173,7 +173,7 @@ def test_the_rebuild_endpoints_need_an_admin_key(
             for method in ("GET", "POST"):
                 r = await client.request(method, REBUILD, headers=viewer)
                 assert r.status_code == 403
-                assert r.json()["error"]["code"] == "ADMIN_ROLE_REQUIRED"
+                assert r.json()["error"]["code"] == "ROLE_FORBIDDEN"
             assert (await client.get(REBUILD)).status_code == 401
 
     asyncio.run(scenario())
@@ -217,7 +217,7 @@ def test_the_cli_rebuilds_embedded_clickhouse_through_the_api_with_a_progress_ba
         assert main([*command, "--api-url", url]) == 2
         assert "--api-key" in capsys.readouterr().err
         assert main([*command, "--api-url", url, "--api-key", viewer_key]) == 1
-        assert "403 ADMIN_ROLE_REQUIRED" in capsys.readouterr().err
+        assert "403 ROLE_FORBIDDEN" in capsys.readouterr().err
         assert (
             main([*command, "--api-url", url, "--api-key", admin_key, "--batch-size", "100"]) == 0
         )

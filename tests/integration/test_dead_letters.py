@@ -114,7 +114,7 @@ def test_a_poison_row_backs_off_exponentially_then_is_dead_lettered_and_replay_a
             ]:
                 response = await client.request(method, path, headers=reader)
                 assert response.status_code == 403
-                assert response.json()["error"]["code"] == "FORBIDDEN"
+                assert response.json()["error"]["code"] == "ROLE_FORBIDDEN"
             replayed = await client.post(
                 f"/api/admin/dead-letters/{letter_id}/replay", headers=admin
             )

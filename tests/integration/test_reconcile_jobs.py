@@ -86,7 +86,7 @@ def test_sync_endpoints_repair_and_are_idempotent(
                 "/api/sync/today", headers={"Authorization": f"Bearer {viewer}"}
             )
             assert denied.status_code == 403
-            assert denied.json()["error"]["code"] == "FORBIDDEN"
+            assert denied.json()["error"]["code"] == "ROLE_FORBIDDEN"
             unset = await client.post(
                 "/api/sync/reconcile/hot", headers={"Authorization": f"Bearer {bare_key}"}
             )

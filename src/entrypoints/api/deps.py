@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -87,18 +87,24 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-FORBIDDEN_FOR_ROLE = ApiError(
-    403,
-    "FORBIDDEN",
-    "This API key's role may not do this",
-    ["Use an API key with the admin role."],
-)
+def require_roles(*roles: str) -> Any:
+    """A dependency admitting keys whose role is one of `roles`; others get 403
+    ROLE_FORBIDDEN naming the role they have and the roles that would do."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise ApiError(
+                403,
+                "ROLE_FORBIDDEN",
+                "This API key's role may not do this",
+                [f"Use a key whose role is one of: {', '.join(roles)}."],
+                {"role": principal.role, "allowed_roles": list(roles)},
+            )
+        return principal
+
+    return Depends(check)
 
 
-async def get_admin(principal: PrincipalDep) -> Principal:
-    if principal.role != "admin":
-        raise FORBIDDEN_FOR_ROLE
-    return principal
-
-
-AdminDep = Annotated[Principal, Depends(get_admin)]
+AdminDep = Annotated[Principal, require_roles("admin")]
+OperatorDep = Annotated[Principal, require_roles("admin", "operator")]
+AnalystDep = Annotated[Principal, require_roles("admin", "analyst")]

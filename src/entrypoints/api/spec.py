@@ -24,6 +24,7 @@ ERROR_TITLES = {
     422: "A parameter or the body is invalid",
     429: "Too many requests",
     500: "Unexpected error (report the trace_id)",
+    502: "The provider's API failed",
 }
 
 

@@ -4,29 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from adapters.postgres.projects import Principal
-from entrypoints.api.deps import PrincipalDep
+from entrypoints.api.deps import AdminDep
 from entrypoints.api.errors import ApiError
 from entrypoints.api.rebuild_job import FactsRebuildJob, RebuildStatus
+from entrypoints.api.spec import errors
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=errors(401, 403))
 REBUILD_PATH = "/projections/clickhouse_facts/rebuild"
-
-
-async def require_admin(principal: PrincipalDep) -> Principal:
-    if principal.role != "admin":
-        raise ApiError(
-            403,
-            "ADMIN_ROLE_REQUIRED",
-            "This operation needs an admin API key",
-            [f"This key's role is '{principal.role}'; use a key with role 'admin'."],
-        )
-    return principal
-
-
-AdminDep = Annotated[Principal, Depends(require_admin)]
 
 
 def _job(request: Request) -> FactsRebuildJob:
@@ -41,7 +27,12 @@ def _job(request: Request) -> FactsRebuildJob:
     return job
 
 
-@router.post(REBUILD_PATH, status_code=202, summary="Rebuild the ClickHouse facts, then swap")
+@router.post(
+    REBUILD_PATH,
+    status_code=202,
+    summary="Rebuild the ClickHouse facts, then swap",
+    responses=errors(409, 422),
+)
 async def start_rebuild(
     request: Request,
     _: AdminDep,
@@ -61,6 +52,8 @@ async def start_rebuild(
     return job.status
 
 
-@router.get(REBUILD_PATH, summary="The ClickHouse rebuild's state and progress")
+@router.get(
+    REBUILD_PATH, summary="The ClickHouse rebuild's state and progress", responses=errors(409)
+)
 async def rebuild_status(request: Request, _: AdminDep) -> RebuildStatus:
     return _job(request).status

@@ -12,11 +12,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from adapters.clickhouse.analyst import QueryFailed, QueryRefused, json_value
-from entrypoints.api.deps import PrincipalDep, ServicesDep
+from entrypoints.api.deps import AnalystDep, ServicesDep
 from entrypoints.api.errors import ApiError
+from entrypoints.api.spec import errors
 
-router = APIRouter(prefix="/api/analytics", tags=["analytics"])
-ANALYST_ROLES = frozenset({"admin", "analyst"})
+router = APIRouter(prefix="/api/analytics", tags=["analytics"], responses=errors(401, 403, 422))
 
 
 class SqlIn(BaseModel):
@@ -36,20 +36,12 @@ class SqlOut(BaseModel):
     )
 
 
-@router.post("/sql", response_model=SqlOut)
-async def run_sql(body: SqlIn, principal: PrincipalDep, services: ServicesDep) -> SqlOut:
+@router.post("/sql", response_model=SqlOut, responses=errors(400))
+async def run_sql(body: SqlIn, principal: AnalystDep, services: ServicesDep) -> SqlOut:
     """Run one read-only query over this project's facts: `events`, `calls`,
     `call_events`, `call_outcomes_per_minute`, `campaign_results_per_minute`
     (schemas/clickhouse/README.md). Allowed for the roles admin and analyst; phone numbers
     and addresses come masked unless the role is admin."""
-    if principal.role not in ANALYST_ROLES:
-        raise ApiError(
-            403,
-            "ROLE_FORBIDDEN",
-            "This API key's role may not run analytics queries",
-            ["Use a key whose role is analyst or admin."],
-            {"role": principal.role, "allowed_roles": sorted(ANALYST_ROLES)},
-        )
     try:
         result = await asyncio.to_thread(
             services.analyst.run,

@@ -11,9 +11,10 @@ from adapters.postgres.audit import call_export
 from adapters.postgres.projects import SEES_PHONE_NUMBERS
 from entrypoints.api.deps import PrincipalDep, ServicesDep
 from entrypoints.api.errors import ApiError
+from entrypoints.api.spec import errors
 from entrypoints.masking import mask_phone_numbers
 
-router = APIRouter(prefix="/api/calls", tags=["audit"])
+router = APIRouter(prefix="/api/calls", tags=["audit"], responses=errors(401))
 _json = msgspec.json.Encoder()
 
 
@@ -21,7 +22,10 @@ _json = msgspec.json.Encoder()
     "/{call_sid}/export",
     summary="A call's events (with positions and hashes) and raw callbacks, as NDJSON",
     response_class=Response,
-    responses={200: {"content": {"application/x-ndjson": {}}}},
+    responses={
+        200: {"description": "NDJSON records", "content": {"application/x-ndjson": {}}},
+        **errors(404),
+    },
 )
 async def export_call(call_sid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     """One JSON object per line: a `call` header, each `event` in version order with its

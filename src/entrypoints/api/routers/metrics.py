@@ -13,7 +13,12 @@ from entrypoints.api.metrics import CONTENT_TYPE
 router = APIRouter(tags=["health"])
 
 
-@router.get("/metrics", summary="Prometheus metrics (webhooks, inbox, worker, realtime, lag)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (webhooks, inbox, worker, realtime, lag)",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text", "content": {CONTENT_TYPE: {}}}},
+)
 async def metrics(services: ServicesDep) -> Response:
     body = await asyncio.to_thread(services.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

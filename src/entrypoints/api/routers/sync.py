@@ -11,26 +11,14 @@ from adapters.postgres.projects import Principal, Project
 from adapters.postgres.sync_state import sync_states
 from adapters.reconcile.jobs import Reconciler, ReconcileResult, reconcilable_projects
 from adapters.twilio.rest_client import PROVIDER_ERRORS
-from entrypoints.api.deps import PrincipalDep, ServicesDep
+from entrypoints.api.deps import OperatorDep, ServicesDep
 from entrypoints.api.errors import ApiError
+from entrypoints.api.spec import errors
 
-router = APIRouter(prefix="/api/sync", tags=["sync"])
-SYNC_ROLES = ("admin", "operator")
-
-
-def _allowed(principal: Principal) -> None:
-    if principal.role not in SYNC_ROLES:
-        raise ApiError(
-            403,
-            "FORBIDDEN",
-            "Only admin and operator keys may run a sync",
-            ["Use an admin or operator API key."],
-            {"role": principal.role},
-        )
+router = APIRouter(prefix="/api/sync", tags=["sync"], responses=errors(401, 403))
 
 
 async def _project(principal: Principal, services: ServicesDep) -> Project:
-    _allowed(principal)
     assert services.settings.database_url
     found = await asyncio.to_thread(
         reconcilable_projects, services.settings.database_url, principal.project_id
@@ -67,9 +55,13 @@ def _reconciler(services: ServicesDep) -> Reconciler:
     return Reconciler(services.settings.database_url, services.store)
 
 
-@router.post("/reconcile/{job}", summary="Run the hot, warm or cold reconcile job now")
+@router.post(
+    "/reconcile/{job}",
+    summary="Run the hot, warm or cold reconcile job now",
+    responses=errors(409, 422, 502),
+)
 async def reconcile(
-    job: Literal["hot", "warm", "cold"], principal: PrincipalDep, services: ServicesDep
+    job: Literal["hot", "warm", "cold"], principal: OperatorDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Compares the provider's calls with ours and repairs drift with idempotent commands.
     `drift` counts calls found wrong by kind; `enriched` counts late prices."""
@@ -77,16 +69,24 @@ async def reconcile(
     return await _run(_reconciler(services).run, job, project)
 
 
-@router.post("/today", summary="Emergency manual sync: every call the provider started today")
-async def sync_today(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
+@router.post(
+    "/today",
+    summary="Emergency manual sync: every call the provider started today",
+    responses=errors(409, 502),
+)
+async def sync_today(principal: OperatorDep, services: ServicesDep) -> dict[str, Any]:
     project = await _project(principal, services)
     return await _run(_reconciler(services).run, "today", project)
 
 
-@router.post("/call/{call_sid}", summary="Sync one call and its recordings from the provider")
+@router.post(
+    "/call/{call_sid}",
+    summary="Sync one call and its recordings from the provider",
+    responses=errors(404, 409, 422, 502),
+)
 async def sync_call(
     call_sid: Annotated[str, Path(pattern=r"^CA[0-9a-fA-F]{32}$")],
-    principal: PrincipalDep,
+    principal: OperatorDep,
     services: ServicesDep,
 ) -> dict[str, Any]:
     project = await _project(principal, services)
@@ -103,8 +103,7 @@ async def sync_call(
 
 
 @router.get("/state", summary="Reconcile cursors, last success and last error of each job")
-async def sync_state(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
-    _allowed(principal)
+async def sync_state(principal: OperatorDep, services: ServicesDep) -> dict[str, Any]:
     assert services.settings.database_url
     rows = await asyncio.to_thread(sync_states, services.settings.database_url)
     suffix = f":{principal.project_id}"
