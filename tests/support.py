@@ -10,6 +10,9 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
+from adapters.postgres.inbox import InboxEntry
+from adapters.twilio.callbacks import voice_dedupe_key
+
 VOICE_PATH = "/webhooks/twilio/voice-status"
 
 
@@ -35,6 +38,22 @@ def voice_callback(
         "ApiVersion": "2010-04-01",
         **extra,
     }
+
+
+def voice_entry(
+    project_id: str, account_sid: str, call_sid: str, status: str, sequence: int
+) -> InboxEntry:
+    """The inbox row the voice-status endpoint stores for `voice_callback(...)`."""
+    fields = voice_callback(account_sid, call_sid, status, sequence)
+    return InboxEntry(
+        project_id=project_id,
+        source="twilio",
+        event_type="voice-status",
+        dedupe_key=voice_dedupe_key(fields),
+        payload=fields,
+        trace_id="0" * 32,
+        call_sid=call_sid,
+    )
 
 
 def signed_headers(token: str, url: str, params: dict[str, str]) -> dict[str, str]:

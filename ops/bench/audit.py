@@ -13,14 +13,12 @@ import psycopg
 
 from adapters.postgres.audit import chain_rows, verify_store
 from adapters.postgres.event_store import PostgresEventStore
-from adapters.postgres.inbox_worker import PostgresInboxWorker
 from adapters.postgres.projects import create_project
 from domain.call import record_call_status
 from domain.call_commands import RecordCallStatus
 from domain.call_timeline import timeline
-from entrypoints.workers.inbox import NORMALIZERS
 from ops.bench.context import BenchContext
-from ops.bench.event_store import BATCH, fill_inbox, own_database
+from ops.bench.event_store import drain, fill_inbox, own_database
 from ops.bench.report import Table
 
 TITLE = "Audit: replay, verify, and the hash chain on the append path"
@@ -150,20 +148,6 @@ class UnchainedStore(PostgresEventStore):
         )
 
 
-def drain_with(store: PostgresEventStore) -> float:
-    """The event_store benchmark's drain, with a given store: commands per second."""
-    worker = PostgresInboxWorker(store, NORMALIZERS)
-    commands = 0
-    started = time.perf_counter()
-    try:
-        while (report := worker.process_batch(BATCH)).claimed:
-            commands += report.claimed
-    finally:
-        elapsed = time.perf_counter() - started
-        store.close()
-    return commands / elapsed
-
-
 def bench_append(server_url: str) -> tuple[float, float]:
     """Inbox worker commands/s with the chain and without it, the same callbacks, alternated
     over APPEND_ROUNDS rounds (best of each, as the CPU is shared)."""
@@ -183,7 +167,8 @@ def bench_append(server_url: str) -> tuple[float, float]:
                     conn.execute("ALTER TABLE eventlog_events ALTER COLUMN hash DROP NOT NULL")
             fill_inbox(url, project.id, sid)
             store = (PostgresEventStore if chained else UnchainedStore)(url, pool_size=2)
-            rate = drain_with(store)
+            commands, seconds = drain(url, store)
+            rate = commands / seconds
             print(f"    round {n + 1}: {'chained' if chained else 'unchained'} {rate:,.0f}/s")
             best[chained] = max(best[chained], rate)
     return best[True], best[False]

@@ -56,9 +56,10 @@ def fill_inbox(database_url: str, project_id: str, account_sid: str) -> int:
     return len(rows)
 
 
-def drain(database_url: str) -> tuple[int, float]:
-    """One worker, batches of BATCH, until the inbox is empty: (commands, seconds)."""
-    store = PostgresEventStore(database_url, pool_size=2)
+def drain(database_url: str, store: PostgresEventStore | None = None) -> tuple[int, float]:
+    """One worker, batches of BATCH, until the inbox is empty: (commands, seconds). The
+    store (closed afterwards) defaults to the product's."""
+    store = store or PostgresEventStore(database_url, pool_size=2)
     worker = PostgresInboxWorker(store, NORMALIZERS)
     commands = 0
     started = time.perf_counter()

@@ -10,14 +10,13 @@ import pytest
 
 from adapters.postgres.database import open_async_pool
 from adapters.postgres.event_store import PostgresEventStore
-from adapters.postgres.inbox import InboxEntry, PostgresInbox
+from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.inbox_worker import PostgresInboxWorker
 from adapters.postgres.projects import Project
-from adapters.twilio.callbacks import voice_dedupe_key
 from entrypoints.cli.main import main
 from entrypoints.cli.projections import READ_MODELS
 from entrypoints.workers.inbox import NORMALIZERS
-from support import voice_callback
+from support import voice_entry
 
 LIFECYCLE = ["initiated", "ringing", "in-progress", "completed"]
 
@@ -31,18 +30,7 @@ def receive(
         pool = await open_async_pool(database_url, min_size=1, max_size=2)
         inbox = PostgresInbox(pool)
         for seq, status in enumerate(statuses, first):
-            fields = voice_callback(project.twilio_account_sid, sid, status, seq)
-            await inbox.add(
-                InboxEntry(
-                    project_id=project.id,
-                    source="twilio",
-                    event_type="voice-status",
-                    dedupe_key=voice_dedupe_key(fields),
-                    payload=fields,
-                    trace_id="0" * 32,
-                    call_sid=sid,
-                )
-            )
+            await inbox.add(voice_entry(project.id, project.twilio_account_sid, sid, status, seq))
         await pool.close()
 
     asyncio.run(fill())

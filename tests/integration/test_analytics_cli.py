@@ -132,7 +132,8 @@ def test_other_roles_are_forbidden(
     assert response.json()["error"]["code"] == "ROLE_FORBIDDEN"
     status, out, err = sql(capsys, "SELECT count() FROM calls", "--url", api, "--key", viewer)
     assert (status, out) == (1, "")
-    assert "role may not run analytics" in err
+    assert "role may not do this" in err
+    assert "admin, analyst" in err
     no_key = httpx.post(f"{api}/api/analytics/sql", json={"sql": "SELECT 1"})
     assert no_key.status_code == 401
 

@@ -12,12 +12,12 @@ import pytest
 
 from adapters.postgres.database import open_async_pool
 from adapters.postgres.event_store import PostgresEventStore
-from adapters.postgres.inbox import InboxEntry, PostgresInbox
+from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.inbox_worker import PostgresInboxWorker
 from adapters.postgres.projects import Project
-from adapters.twilio.callbacks import voice_dedupe_key, voice_status_command
+from adapters.twilio.callbacks import voice_status_command
 from entrypoints.workers.inbox import NORMALIZERS
-from support import voice_callback
+from support import voice_entry
 
 LIFECYCLE = ["initiated", "ringing", "in-progress", "completed"]
 
@@ -30,17 +30,8 @@ def fill_inbox(database_url: str, project: Project, calls: int) -> int:
         for c in range(calls):
             sid = f"CA{c:032x}"
             for seq, status in enumerate(LIFECYCLE):
-                fields = voice_callback(project.twilio_account_sid, sid, status, seq)
                 stored += await inbox.add(
-                    InboxEntry(
-                        project_id=project.id,
-                        source="twilio",
-                        event_type="voice-status",
-                        dedupe_key=voice_dedupe_key(fields),
-                        payload=fields,
-                        trace_id="0" * 32,
-                        call_sid=sid,
-                    )
+                    voice_entry(project.id, project.twilio_account_sid, sid, status, seq)
                 )
         await pool.close()
         return stored

@@ -91,6 +91,11 @@ def test_reads_return_the_projects_data_and_nothing_of_anyone_elses(
             bad = await client.get("/api/messages?cursor=not-a-cursor", headers=ours)
             assert bad.status_code == 422
             assert bad.json()["error"]["code"] == "INVALID_CURSOR"
+            for time in ("7917", "1.5e9", "yesterday"):  # the spec says ISO 8601 date-time
+                unix = await client.get(f"/api/calls?started_to={time}", headers=ours)
+                assert unix.status_code == 422, time
+            iso = await client.get("/api/calls?started_to=2026-11-21T12:00:00Z", headers=ours)
+            assert iso.status_code == 200
             nul = await client.get("/api/calls/CA%001/events", headers=ours)
             assert nul.status_code == 422  # PostgreSQL text cannot hold NUL: refused first
             assert nul.json()["error"]["details"]["trace_id"] == nul.headers["x-trace-id"]

@@ -15,10 +15,9 @@ from typing import Any
 import psycopg
 
 from adapters.postgres.database import open_async_pool
-from adapters.postgres.inbox import InboxEntry, PostgresInbox
+from adapters.postgres.inbox import PostgresInbox
 from adapters.postgres.projects import Project
-from adapters.twilio.callbacks import voice_dedupe_key
-from support import voice_callback
+from support import voice_entry
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 APP_NAME = "inbox-worker-under-test"
@@ -43,17 +42,8 @@ def fill(database_url: str, project: Project) -> int:
         for c in range(CALLS):
             sid = f"CA{c:032x}"
             for seq, status in enumerate(LIFECYCLE):
-                fields = voice_callback(project.twilio_account_sid, sid, status, seq)
                 entries.append(
-                    InboxEntry(
-                        project_id=project.id,
-                        source="twilio",
-                        event_type="voice-status",
-                        dedupe_key=voice_dedupe_key(fields),
-                        payload=fields,
-                        trace_id="0" * 32,
-                        call_sid=sid,
-                    )
+                    voice_entry(project.id, project.twilio_account_sid, sid, status, seq)
                 )
         stored = await asyncio.gather(*(inbox.add(e) for e in entries))
         await pool.close()

@@ -4,10 +4,12 @@ one error shape (errors.py) on every error status a route can answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 import msgspec
 from fastapi import FastAPI
+from pydantic import BeforeValidator
 
 from entrypoints.api.errors import ErrorBody
 
@@ -26,6 +28,19 @@ ERROR_TITLES = {
     500: "Unexpected error (report the trace_id)",
     502: "The provider's API failed",
 }
+
+
+def _iso_only(value: Any) -> Any:
+    """Pydantic would also read a bare number as a Unix time; the spec says date-time."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return value
+    raise ValueError("expected an ISO 8601 date-time, such as 2026-11-21T12:00:00Z")
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+"""A date-time parameter that accepts exactly what the spec declares."""
 
 
 def schema_ref(kind: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated
 
 import msgspec
@@ -15,7 +15,7 @@ from entrypoints.api.bodies import ActiveCalls, CallEvents, CallHistory
 from entrypoints.api.deps import PrincipalDep, ServicesDep
 from entrypoints.api.errors import ApiError
 from entrypoints.api.paging import paged
-from entrypoints.api.spec import errors, ok
+from entrypoints.api.spec import IsoDateTime, errors, ok
 from projections.calls_view import CallRow
 
 router = APIRouter(prefix="/api/calls", tags=["calls"], responses=errors(401))
@@ -34,8 +34,8 @@ async def list_calls(
     direction: str | None = None,
     campaign_id: str | None = None,
     number: Annotated[str | None, Query(description="Either party, E.164")] = None,
-    started_from: datetime | None = None,
-    started_to: datetime | None = None,
+    started_from: IsoDateTime | None = None,
+    started_to: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> Response:
@@ -91,7 +91,7 @@ async def call_events(call_sid: str, principal: PrincipalDep, services: Services
     responses=ok(CallHistory, 404, 422),
 )
 async def call_history(
-    call_sid: str, principal: PrincipalDep, services: ServicesDep, as_of: datetime | None = None
+    call_sid: str, principal: PrincipalDep, services: ServicesDep, as_of: IsoDateTime | None = None
 ) -> Response:
     """`as_of` (ISO 8601): the state after every event recorded by then, and those events,
     each with its version, `hash` and `prev_hash` in the call's chain."""
