@@ -44,6 +44,9 @@ ENRICHABLE = (
     "sip_response_code",
     "answered_by",
 )
+# Who and where: set by the first status callback, which a recording callback may precede
+# (it opens the call without them); the first status that carries them fills them in.
+PARTIES = ("direction", "from_number", "to_number", "parent_call_sid")
 
 
 @lru_cache(maxsize=65_536)
@@ -140,9 +143,13 @@ class Call(Aggregate):
         duration_seconds: Annotated[int | None, _doc("CallDuration, seconds.")]
         sip_response_code: Annotated[int | None, _doc("Final SIP response code.")]
         answered_by: Annotated[str | None, _doc("AMD verdict.")]
+        direction: Annotated[str | None, _doc("Parties not known when the call opened.")] = None
+        from_number: Annotated[str | None, _doc("Caller, if not known before.")] = None
+        to_number: Annotated[str | None, _doc("Callee, if not known before.")] = None
+        parent_call_sid: Annotated[str | None, _doc("Parent leg, if not known before.")] = None
 
         def apply(self, aggregate: Any) -> None:
-            for name in ENRICHABLE:
+            for name in (*ENRICHABLE, *PARTIES):
                 value = getattr(self, name)
                 if value is not None:
                     setattr(aggregate, name, value)
@@ -320,6 +327,7 @@ class Call(Aggregate):
                 sip_response_code=cmd.sip_response_code,
             )
         late: dict[str, Any] = {"answered_by": cmd.answered_by if self.answered_at else None}
+        late |= {name: getattr(cmd, name) for name in PARTIES if getattr(self, name) is None}
         if observed in FINAL and reason == IgnoreReason.DUPLICATE:
             late |= {
                 "duration_seconds": cmd.duration_seconds,
@@ -334,7 +342,7 @@ class Call(Aggregate):
                 self.Enriched,
                 cmd,
                 source=str(cmd.source),
-                **{name: changed.get(name) for name in ENRICHABLE},
+                **{name: changed.get(name) for name in (*ENRICHABLE, *PARTIES)},
             )
         return bool(changed)
 

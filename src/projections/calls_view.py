@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from domain.call import ENRICHABLE, Call
+from domain.call import ENRICHABLE, PARTIES, Call
 from domain.call_status import FINAL, CallStatus
 from projections.positioned import PositionedEvent
 
@@ -178,7 +178,7 @@ def _ended(row: CallRow, event: Any) -> None:
 
 
 def _enriched(row: CallRow, event: Any) -> None:
-    for name in ENRICHABLE:
+    for name in (*ENRICHABLE, *PARTIES):
         value = getattr(event, name)
         if value is not None:
             setattr(row, name, value)

@@ -83,19 +83,6 @@ async def all_messages(
     return await all_rows(client, auth, "/api/messages", "message_sid")
 
 
-def opened_by_a_recording(accepted: Counter[tuple[str, ...]], truth: dict[str, Any]) -> set[str]:
-    """Calls whose first accepted callback was a recording callback (keys are in order of
-    first acceptance). Only `Call.Created` carries direction and parties, so such a call
-    never gets them (ADR 0012); on a branch without the recording webhook there are none."""
-    call_of = {t["recording_sid"]: sid for sid, t in truth.items() if t["recording_sid"]}
-    first: dict[str, str] = {}
-    for kind, sid, _ in accepted:
-        call = sid if kind == "voice" else call_of.get(sid)
-        if call is not None:
-            first.setdefault(call, kind)
-    return {call for call, kind in first.items() if kind == "recording"}
-
-
 def message_wrong(row: dict[str, Any] | None, truth: dict[str, Any]) -> bool:
     return row is None or (row["status"], row["error_code"]) != (
         truth["status"],
@@ -230,14 +217,13 @@ def test_reconcile_repairs_what_a_lossy_provider_broke(
                 await settled(database_url)
 
                 after = await all_calls(client, auth)
-                recording_first = opened_by_a_recording(report.accepted, truth)
                 for sid, t in truth.items():
                     row = after.get(sid)
                     assert row is not None, sid
                     fields = STATUS_FIELDS + RECORDING_FIELDS + PRICE_FIELDS
                     assert {f: row[f] for f in fields} == {f: t[f] for f in fields}, sid
-                    if sid not in recording_first:
-                        assert row["direction"] == t["direction"], sid
+                    # Parties too, even for a call whose recording callback came first.
+                    assert row["direction"] == t["direction"], sid
 
                 messages_after = await all_messages(client, auth)
                 for sid, t in messages_truth.items():

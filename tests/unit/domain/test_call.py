@@ -439,3 +439,34 @@ def test_same_call_sid_in_two_projects_is_two_calls() -> None:
     assert call_id(PROJECT, SID) != call_id(OTHER_PROJECT, SID)
     assert first.id == call_id(PROJECT, SID)
     assert second.id == call_id(OTHER_PROJECT, SID)
+
+
+def test_a_call_opened_by_its_recording_learns_its_parties_from_the_first_status() -> None:
+    recording = RecordRecordingStatus(
+        operation_id="rec-first",
+        project_id=PROJECT,
+        call_sid=SID,
+        recording_sid="RE" + "2" * 32,
+        status="in-progress",
+    )
+    call, _ = handle_call_command(None, recording)
+    assert call is not None
+    assert (call.direction, call.from_number, call.to_number) == (None, None, None)
+    call.collect_events()
+
+    parties = {"direction": "outbound-dial", "from_number": "+14155550100"}
+    parties |= {"to_number": "+16505550199", "parent_call_sid": "CA" + "c" * 32}
+    _, _, events = when(call, observe("ringing", 1, **parties))
+    enriched = [e for e in events if isinstance(e, Call.Enriched)]
+    assert [(e.direction, e.from_number, e.to_number, e.parent_call_sid) for e in enriched] == [
+        tuple(parties.values())
+    ]
+    assert (call.direction, call.to_number, call.parent_call_sid) == (
+        "outbound-dial",
+        "+16505550199",
+        "CA" + "c" * 32,
+    )
+    # Known parties are never rewritten by a later callback, nor re-announced.
+    _, _, later = when(call, observe("in-progress", 2, **{**parties, "direction": "inbound"}))
+    assert not [e for e in later if isinstance(e, Call.Enriched) and e.direction]
+    assert call.direction == "outbound-dial"
