@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from entrypoints.cli.arguments import iso_time
 from entrypoints.settings import Settings
 
 # (sql, params) -> {"columns": [...], "types": [...], "rows": [[...]]}, values JSON-ready.
@@ -198,16 +199,6 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
-def _when(text: str) -> datetime:
-    """ISO 8601 date or time; a time without a zone is UTC."""
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError as exc:
-        msg = f"{text!r} is not an ISO 8601 time, e.g. 2026-03-02 or 2026-03-02T08:00Z"
-        raise argparse.ArgumentTypeError(msg) from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _connection(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("where to run")
     g.add_argument("--key", help="admin or analyst API key (default: SB_API_KEY)")
@@ -225,7 +216,7 @@ def _period(p: argparse.ArgumentParser) -> None:
         "--from",
         dest="since",
         metavar="TIME",
-        type=_when,
+        type=iso_time,
         default=now - timedelta(days=1),
         help="start of the period, inclusive (ISO 8601, UTC unless a zone is given; "
         "default: 24 hours ago)",
@@ -234,7 +225,7 @@ def _period(p: argparse.ArgumentParser) -> None:
         "--to",
         dest="until",
         metavar="TIME",
-        type=_when,
+        type=iso_time,
         default=now,
         help="end, exclusive (default: now)",
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import psycopg
@@ -28,11 +28,13 @@ from adapters.postgres.event_store import PostgresEventStore
 from domain.call_timeline import timeline
 from domain.hash_chain import ChainVerifier
 from entrypoints.bootstrap import start_database
+from entrypoints.cli.arguments import iso_time
 from entrypoints.cli.progress import ProgressBar
 from entrypoints.masking import mask_phone_numbers
 from entrypoints.settings import Settings
 
 _json = msgspec.json.Encoder()
+T = TypeVar("T")
 # What `replay` shows of the state after each event (the live monitor's columns).
 _SHOWN = ("status", "answered_at", "finalized_at", "duration_seconds", "price", "recording_status")
 
@@ -65,7 +67,7 @@ def add_parser(sub: Any) -> None:
     r.add_argument("call_sid", metavar="SID")
     r.add_argument("--project", metavar="PROJECT_ID", help="needed if several projects have SID")
     r.add_argument(
-        "--as-of", type=_timestamp, metavar="TIME", help="ISO 8601; events recorded by then"
+        "--as-of", type=iso_time, metavar="TIME", help="ISO 8601; events recorded by then"
     )
     r.add_argument("--json", action="store_true", help="one JSON object per event (NDJSON)")
     r.set_defaults(func=replay_command)
@@ -86,15 +88,6 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--month", required=True, type=_month, metavar="YYYY-MM")
     m.add_argument("--out", required=True, type=Path, metavar="FILE")
     m.set_defaults(func=archive_command)
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError as exc:
-        msg = f"not an ISO 8601 time: {text!r} (e.g. 2026-10-01T12:00:00Z)"
-        raise argparse.ArgumentTypeError(msg) from exc
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _month(text: str) -> str:
@@ -208,17 +201,26 @@ def _one_project(database_url: str, call_sid: str) -> str | None:
     return None
 
 
-def replay_command(args: argparse.Namespace, settings: Settings) -> int:
+def _read_call(
+    args: argparse.Namespace, settings: Settings, read: Callable[[PostgresEventStore, str], T]
+) -> tuple[str, T] | None:
+    """`read(store, project)` for the call `args.call_sid`, in `--project` or the one project
+    that knows it; None (already reported) when no project or several do."""
     engines = start_database(settings)
     store = PostgresEventStore(engines.database_url)
     try:
         project = args.project or _one_project(engines.database_url, args.call_sid)
-        if project is None:
-            return 2
-        chain = store.call_chain(project, args.call_sid)
+        return None if project is None else (project, read(store, project))
     finally:
         store.close()
         engines.stop()
+
+
+def replay_command(args: argparse.Namespace, settings: Settings) -> int:
+    found = _read_call(args, settings, lambda store, p: store.call_chain(p, args.call_sid))
+    if found is None:
+        return 2
+    project, chain = found
     if not chain:
         print(f"error: call {args.call_sid} has no events in project {project}", file=sys.stderr)
         return 1
@@ -249,16 +251,10 @@ def replay_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
-    engines = start_database(settings)
-    store = PostgresEventStore(engines.database_url)
-    try:
-        project = args.project or _one_project(engines.database_url, args.call_sid)
-        if project is None:
-            return 2
-        records = call_export(store, project, args.call_sid)
-    finally:
-        store.close()
-        engines.stop()
+    found = _read_call(args, settings, lambda store, p: call_export(store, p, args.call_sid))
+    if found is None:
+        return 2
+    project, records = found
     if not records:
         print(f"error: call {args.call_sid} is unknown in project {project}", file=sys.stderr)
         return 1
