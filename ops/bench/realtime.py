@@ -179,32 +179,39 @@ async def sse_client(
 
 @contextlib.contextmanager
 def worker(database_url: str, nats_url: str, log: Path) -> Iterator[None]:
-    """`switchboard serve worker`: the inbox worker, the relay and the projections."""
+    """What `switchboard up` runs beside the API: `serve worker --no-projections` (inbox
+    worker, relay) and `serve projections`, their output in one log."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "NATS_URL": nats_url,
         "SB_LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "entrypoints.cli.main", "serve", "worker"]
+    serve = [sys.executable, "-m", "entrypoints.cli.main", "serve"]
+    processes = []
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        for command in ([*serve, "worker", "--no-projections"], [*serve, "projections"]):
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
     try:
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,8 +485,10 @@ def run(ctx: BenchContext) -> Table:
             " projection are drained (`Drain s`), so late events count with their latency and"
             " `Lost` is what never arrived. `Resumed`: streams the hub cut because the client"
             " fell 2,000 events behind, which the client resumed by id (as EventSource does).",
-            "Pipeline: the API (one uvicorn process), `switchboard serve worker` (inbox worker,"
-            " relay to NATS JetStream, projections) and embedded NATS, on the same PostgreSQL;"
+            "Pipeline: as `switchboard up` runs it: the API (one uvicorn process),"
+            " `switchboard serve worker --no-projections` (inbox worker, relay to NATS"
+            " JetStream), `switchboard serve projections` and embedded NATS, on the same"
+            " PostgreSQL;"
             " ClickHouse is not on this path and does not run.",
             "Where the sustained run's time goes: webhook stored in the inbox → event decided"
             " by the worker (PostgreSQL's clock, the whole run including warm-up): p50"

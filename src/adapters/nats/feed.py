@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from adapters.nats.jetstream import JetStream
 from adapters.nats.wire import STREAM, SUBJECTS, Header
 from projections.positioned import PositionedEvent
+
+GATHER_SECONDS = 0.005  # after the first message: how long the rest of a burst may take
 
 
 @dataclass(slots=True)
@@ -48,11 +51,19 @@ class JetStreamFeed:
         return self._sub
 
     async def fetch(self, max_items: int, timeout: float) -> list[JetStreamMessage]:
+        """Wait up to `timeout` for the first message, then take what else is ready.
+
+        nats-py's `fetch(n)` on an empty consumer holds its pull open until n messages
+        came or the timeout passed, so a burst of fewer than n waited the whole timeout.
+        """
         sub = await self._subscription()
         try:
-            msgs = await sub.fetch(max_items, timeout=timeout)
+            msgs = await sub.fetch(1, timeout=timeout)
         except TimeoutError:  # nats-py's own and asyncio's: nothing arrived in time
             return []
+        if max_items > 1:
+            with contextlib.suppress(TimeoutError):
+                msgs += await sub.fetch(max_items - 1, timeout=GATHER_SECONDS)
         return [self._decode(m) for m in msgs]
 
     def _decode(self, msg: Any) -> JetStreamMessage:

@@ -147,6 +147,9 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.no_projections and args.component != "worker":
+        print("error: --no-projections is for `serve worker`", file=sys.stderr)
+        return 2
     prepare_database(settings.database_url, settings)
     if args.component == "api":
         import uvicorn
@@ -169,14 +172,17 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
         ).run()
         return 0
-    from entrypoints.workers.run import run_worker
+    from entrypoints.workers.run import run_projections, run_worker
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, stop)
+        if args.component == "projections":
+            await run_projections(settings, stop)
+        else:
+            await run_worker(settings, stop, projections=not args.no_projections)
 
     asyncio.run(main())
     return 0
@@ -288,8 +294,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit(sub)
     add_analytics(sub)
 
-    v = sub.add_parser("serve", help="run one component (what `up` supervises)")
-    v.add_argument("component", choices=["api", "worker"])
+    v = sub.add_parser(
+        "serve",
+        help="run one component (what `up` supervises)",
+        description="api: the HTTP API, webhooks and the live monitor. worker: the inbox"
+        " worker, the relay to NATS, reconcile and, unless --no-projections, the"
+        " projections. projections: the read models fed from NATS (and ClickHouse's when"
+        " CLICKHOUSE_URL is a server). Leadership locks make any number of each safe.",
+    )
+    v.add_argument("component", choices=["api", "worker", "projections"])
+    v.add_argument(
+        "--no-projections",
+        action="store_true",
+        help="worker only: leave the projections to `serve projections`",
+    )
     v.set_defaults(func=_cmd_serve)
     return parser
 

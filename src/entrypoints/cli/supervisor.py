@@ -1,4 +1,4 @@
-"""Runs the API and worker processes together; restarts a crashed one; stops all on a signal."""
+"""Runs the `serve` components together; restarts a crashed one; stops all on a signal."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ class Child:
     restarts: list[float] = field(default_factory=list)
 
 
-def component_argv(component: str) -> list[str]:
-    return [sys.executable, "-m", "entrypoints.cli.main", "serve", component]
+def component_argv(component: str, *options: str) -> list[str]:
+    return [sys.executable, "-m", "entrypoints.cli.main", "serve", component, *options]
 
 
 class Supervisor:
-    def __init__(self, components: list[str], env: Mapping[str, str]) -> None:
-        self.children = [Child(c, component_argv(c)) for c in components]
+    def __init__(self, components: list[list[str]], env: Mapping[str, str]) -> None:
+        """`components`: each a `serve` component and its options, e.g. ["worker"]."""
+        self.children = [Child(c[0], component_argv(*c)) for c in components]
         self.env = dict(env)
         self.stop = asyncio.Event()
 

@@ -1,4 +1,10 @@
-"""The worker process: inbox worker, relay, and the projections that do not own chDB."""
+"""The worker processes: commands (inbox worker, relay, reconcile) and the projections.
+
+`serve worker` runs both by default; `switchboard up` runs them as two processes
+(`serve worker --no-projections` and `serve projections`), so the projections do not wait
+for the inbox worker's thread (the GIL) and the two use both cores. Leadership locks make
+either layout safe, and any number of each.
+"""
 
 from __future__ import annotations
 
@@ -23,16 +29,17 @@ from entrypoints.tasks import drain
 from entrypoints.workers.inbox import run_inbox_worker
 from entrypoints.workers.projections import clickhouse_projection, run_projection
 from entrypoints.workers.reconcile import run_reconcile_schedule
-from projections.ports import ProjectionSink
 
 log = logging.getLogger(__name__)
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+async def run_worker(settings: Settings, stop: asyncio.Event, *, projections: bool = True) -> None:
+    """Inbox worker, relay, reconcile and partition upkeep; and, unless told not to, the
+    projections (`run_projections`) in the same process."""
     assert settings.database_url, "worker needs DATABASE_URL"
     assert settings.nats_url, "worker needs NATS_URL"
     store = PostgresEventStore(settings.database_url, pool_size=4)
-    pool = await open_async_pool(settings.database_url, min_size=2, max_size=10)
+    pool = await open_async_pool(settings.database_url, min_size=1, max_size=4)
     jetstream = JetStream(settings.nats_url, name="relay")
     inbox_stop = threading.Event()
     inbox = threading.Thread(
@@ -48,33 +55,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     inbox.start()
     wake = asyncio.Event()
     relay = NatsEventRelay(store, pool, jetstream)
-    url, nats_url = settings.database_url, settings.nats_url
-
-    def follow(sink: ProjectionSink) -> asyncio.Task[None]:
-        """One leader per projection across workers; its own durable consumer."""
-        return asyncio.create_task(
-            run_as_leader(
-                url,
-                f"projection:{sink.name}",
-                lambda s: run_projection(sink, store, nats_url, s),
-                stop,
-            )
-        )
-
+    url = settings.database_url
     tasks = [
         asyncio.create_task(listen(url, store.channel, wake, stop)),
         asyncio.create_task(run_as_leader(url, "relay:nats", lambda s: relay.run(s, wake), stop)),
-        *(
-            follow(sink)
-            for sink in (
-                PostgresCallsView(pool),
-                PostgresMessagesView(pool),
-                PostgresCampaignsView(pool),
-                PostgresConversationsView(pool),
-            )
-        ),
+        asyncio.create_task(_maintain_partitions_daily(settings, stop)),
     ]
-    tasks.append(asyncio.create_task(_maintain_partitions_daily(settings, stop)))
+    if projections:
+        tasks.append(asyncio.create_task(run_projections(settings, stop)))
     if settings.reconcile_enabled:  # one leader runs hot/warm/cold for every process
         tasks.append(
             asyncio.create_task(
@@ -83,9 +71,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 )
             )
         )
-    if not settings.clickhouse_is_embedded:
-        tasks.append(asyncio.create_task(clickhouse_projection(settings, stop)))
-    log.info("worker started")
+    log.info("worker started", extra={"projections": projections})
     try:
         await stop.wait()
     finally:
@@ -93,6 +79,43 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.to_thread(inbox.join, 10)
         await drain(tasks)
         await jetstream.close()
+        await pool.close()
+        store.close()
+
+
+async def run_projections(settings: Settings, stop: asyncio.Event) -> None:
+    """The PostgreSQL views (and the ClickHouse facts when ClickHouse is a server; embedded
+    chDB belongs to the API process). One leader per projection across all processes; the
+    store repairs whatever the feed loses."""
+    assert settings.database_url, "projections need DATABASE_URL"
+    assert settings.nats_url, "projections need NATS_URL"
+    url, nats_url = settings.database_url, settings.nats_url
+    store = PostgresEventStore(url, pool_size=4)
+    pool = await open_async_pool(url, min_size=2, max_size=10)
+    sinks = (
+        PostgresCallsView(pool),
+        PostgresMessagesView(pool),
+        PostgresCampaignsView(pool),
+        PostgresConversationsView(pool),
+    )
+    tasks = [
+        asyncio.create_task(
+            run_as_leader(
+                url,
+                f"projection:{sink.name}",
+                lambda s, sink=sink: run_projection(sink, store, nats_url, s),  # type: ignore[misc]
+                stop,
+            )
+        )
+        for sink in sinks
+    ]
+    if not settings.clickhouse_is_embedded:
+        tasks.append(asyncio.create_task(clickhouse_projection(settings, stop)))
+    log.info("projections started")
+    try:
+        await stop.wait()
+    finally:
+        await drain(tasks)
         await pool.close()
         store.close()
 
