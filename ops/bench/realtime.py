@@ -225,6 +225,8 @@ class Step:
     drain_seconds: float
     resumes: int
     used: int  # requests consumed from the list given
+    tracker: Tracker = field(repr=False)
+    measured_from: float = 0.0  # perf_counter()
 
     @property
     def lost(self) -> int:
@@ -302,30 +304,46 @@ async def measure(
         drain,
         tracker.resumes,
         tracker.next_request,
+        tracker,
+        measured_from,
     )
 
 
-def worker_share(database_url: str, since: object) -> list[float]:
-    """p50/p95/p99 ms from a webhook's row in the inbox to the event the worker decided from
-    it (both PostgreSQL's clock): the inbox's part of the end-to-end latency. The rest is
-    relay, NATS, projection and hub."""
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
-            " (ORDER BY extract(epoch FROM e.recorded_at - i.received_at) * 1000)"
-            " FROM webhook_inbox i JOIN call_events e"
-            " ON e.operation_id = 'webhook:' || i.dedupe_key"
-            " WHERE i.received_at >= %s",
-            (since,),
-        ).fetchone()
-    return [float(v) for v in (row[0] if row and row[0] else [0.0, 0.0, 0.0])]
+STAGES = (
+    "API: sent → stored in the inbox",
+    "worker: inbox → event stored",
+    "delivery: event stored → read from SSE",
+)
 
 
-def database_now(database_url: str) -> object:
+def stages(database_url: str, step: Step) -> list[list[float]]:
+    """Where each measured webhook's time went, as p50/p95/p99 ms per STAGES entry: the
+    harness's send and read times against the inbox row's `received_at` and the event's
+    `recorded_at` (PostgreSQL's clock, on this machine). Delivery is the relay, NATS, the
+    calls projection, the hub and the SSE write."""
+    wall = time.time() - time.perf_counter()  # perf_counter() + wall = the same clock as PG
+    first_read: dict[int, float] = {}
+    for position, at in step.tracker.seen:
+        first_read.setdefault(position, at + wall)
     with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT now()").fetchone()
-    assert row is not None
-    return row[0]
+        rows = conn.execute(
+            "SELECT e.position, i.call_sid, (i.payload->>'SequenceNumber')::int,"
+            " extract(epoch FROM i.received_at)::float8,"
+            " extract(epoch FROM e.recorded_at)::float8 FROM webhook_inbox i"
+            " JOIN call_events e ON e.operation_id = 'webhook:' || i.dedupe_key"
+            " WHERE i.received_at >= to_timestamp(%s)",
+            (step.measured_from + wall,),
+        ).fetchall()
+    parts: list[list[float]] = [[], [], []]
+    for position, call_sid, sequence, received, recorded in rows:
+        sent = step.tracker.sent.get((call_sid, sequence))
+        read = first_read.get(position)
+        if sent is None or read is None:
+            continue
+        spans = (received - sent - wall, recorded - received, read - recorded)
+        for part, ms in zip(parts, spans, strict=True):
+            part.append(ms * 1000)
+    return [[percentile(sorted(p), q) for q in (0.5, 0.95, 0.99)] for p in parts]
 
 
 def run_async(coro: object) -> Step:
@@ -434,7 +452,6 @@ def run(ctx: BenchContext) -> Table:
             steps, ramped = ramp(url, server.base_url, key, requests[used:], step_seconds)
             used += ramped
             print(f"  {RATE}/s for {seconds} s, one SSE client", flush=True)
-            started = database_now(url)
             latency = run_async(
                 measure(
                     url,
@@ -453,7 +470,7 @@ def run(ctx: BenchContext) -> Table:
                 f" {len(latency.latencies):,} webhooks, {latency.errors} errors",
                 flush=True,
             )
-            inbox_ms = worker_share(url, started)
+            split = stages(url, latency)
     finally:
         nats.stop()
     lat = latency.latencies
@@ -490,10 +507,15 @@ def run(ctx: BenchContext) -> Table:
             " JetStream), `switchboard serve projections` and embedded NATS, on the same"
             " PostgreSQL;"
             " ClickHouse is not on this path and does not run.",
-            "Where the sustained run's time goes: webhook stored in the inbox → event decided"
-            " by the worker (PostgreSQL's clock, the whole run including warm-up): p50"
-            f" {inbox_ms[0]:.0f} ms, p95 {inbox_ms[1]:.0f} ms, p99 {inbox_ms[2]:.0f} ms; the"
-            " rest of the latency is the relay, NATS, the calls projection and the hub.",
+            "Where the sustained run's time goes (p50 / p95 / p99 ms of each measured"
+            " webhook, from the harness's clock and PostgreSQL's `received_at` and"
+            " `recorded_at`; delivery is the relay, NATS, the calls projection, the hub and"
+            " the SSE write): "
+            + "; ".join(
+                f"{name} {ms[0]:.0f} / {ms[1]:.0f} / {ms[2]:.0f}"
+                for name, ms in zip(STAGES, split, strict=True)
+            )
+            + ".",
             f"Clients: {most:,} concurrent SSE clients held p95 ≤ {CLIENTS_P95_MS:.0f} ms"
             f" (steps of {step_seconds} s at {RAMP_RATE} webhooks/s, each event fanned"
             " out to every client; the ramp stops at the first step over the target). The"
