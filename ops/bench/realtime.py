@@ -25,6 +25,7 @@ import psycopg
 from adapters.embedded.nats import EmbeddedNats
 from adapters.postgres.projects import create_project
 from adapters.postgres.sync_health import sync_health
+from entrypoints.workers.layout import UP_COMPONENTS
 from ops.bench.context import BenchContext
 from ops.bench.event_store import own_database
 from ops.bench.load import SignedRequest
@@ -179,8 +180,8 @@ async def sse_client(
 
 @contextlib.contextmanager
 def worker(database_url: str, nats_url: str, log: Path) -> Iterator[None]:
-    """What `switchboard up` runs beside the API: `serve worker --no-projections` (inbox
-    worker, relay) and `serve projections`, their output in one log."""
+    """The processes `switchboard up` runs beside the API (`layout.UP_COMPONENTS`), their
+    output in one log."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -190,7 +191,10 @@ def worker(database_url: str, nats_url: str, log: Path) -> Iterator[None]:
     serve = [sys.executable, "-m", "entrypoints.cli.main", "serve"]
     processes = []
     with log.open("wb") as out:
-        for command in ([*serve, "worker", "--no-projections"], [*serve, "projections"]):
+        for component in UP_COMPONENTS:
+            if component == ["api"]:
+                continue  # the harness serves it itself
+            command = [*serve, *component]
             processes.append(
                 subprocess.Popen(
                     command,

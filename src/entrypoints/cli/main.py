@@ -11,6 +11,7 @@ from pathlib import Path
 
 from entrypoints.observability import configure_logging
 from entrypoints.settings import Settings
+from entrypoints.workers.layout import PROJECTIONS
 
 
 def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,6 +151,9 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_projections and args.component != "worker":
         print("error: --no-projections is for `serve worker`", file=sys.stderr)
         return 2
+    if args.only and args.component != "projections":
+        print("error: --only is for `serve projections`", file=sys.stderr)
+        return 2
     prepare_database(settings.database_url, settings)
     if args.component == "api":
         import uvicorn
@@ -180,7 +184,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         if args.component == "projections":
-            await run_projections(settings, stop)
+            await run_projections(settings, stop, args.only or ())
         else:
             await run_worker(settings, stop, projections=not args.no_projections)
 
@@ -307,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-projections",
         action="store_true",
         help="worker only: leave the projections to `serve projections`",
+    )
+    v.add_argument(
+        "--only",
+        nargs="+",
+        choices=PROJECTIONS,
+        metavar="NAME",
+        help=f"projections only: run just these ({', '.join(PROJECTIONS)})",
     )
     v.set_defaults(func=_cmd_serve)
     return parser

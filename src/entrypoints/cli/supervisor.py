@@ -32,7 +32,7 @@ def component_argv(component: str, *options: str) -> list[str]:
 class Supervisor:
     def __init__(self, components: list[list[str]], env: Mapping[str, str]) -> None:
         """`components`: each a `serve` component and its options, e.g. ["worker"]."""
-        self.children = [Child(c[0], component_argv(*c)) for c in components]
+        self.children = [Child(" ".join(c), component_argv(*c)) for c in components]
         self.env = dict(env)
         self.stop = asyncio.Event()
 

@@ -20,12 +20,10 @@ from adapters.twilio.simulator import ProviderSimulator
 from entrypoints.bootstrap import start_engines
 from entrypoints.cli.supervisor import Supervisor
 from entrypoints.settings import Settings
+from entrypoints.workers.layout import UP_COMPONENTS
 
 log = logging.getLogger("switchboard.up")
 DEMO_ACCOUNT_SID = "AC" + "de" * 16
-# The projections get a process of their own: sharing the inbox worker's GIL and event loop
-# made the webhook-to-SSE latency several times longer (ops/bench/RESULTS.md).
-COMPONENTS = [["api"], ["worker", "--no-projections"], ["projections"]]
 
 
 def demo_project(database_url: str, provider_api_url: str) -> tuple[str, str, str]:
@@ -71,7 +69,7 @@ def up(settings: Settings, *, demo: bool, demo_rate: float) -> int:
     demo_info = demo_project(engines.database_url, provider_url) if demo else None
 
     async def main() -> None:
-        supervisor = Supervisor(COMPONENTS, env)
+        supervisor = Supervisor(UP_COMPONENTS, env)
         supervisor.install_signal_handlers()
         sim = provider = simulator = None
         if demo_info:  # the provider API answers before the worker's first reconcile

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Collection
 
 from adapters.nats.jetstream import JetStream
 from adapters.nats.relay import NatsEventRelay
@@ -83,21 +84,27 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, projections: bo
         store.close()
 
 
-async def run_projections(settings: Settings, stop: asyncio.Event) -> None:
+async def run_projections(
+    settings: Settings, stop: asyncio.Event, only: Collection[str] = ()
+) -> None:
     """The PostgreSQL views (and the ClickHouse facts when ClickHouse is a server; embedded
-    chDB belongs to the API process). One leader per projection across all processes; the
-    store repairs whatever the feed loses."""
+    chDB belongs to the API process), or `only` those named (`layout.PROJECTIONS`). One leader per
+    projection across all processes; the store repairs whatever the feed loses."""
     assert settings.database_url, "projections need DATABASE_URL"
     assert settings.nats_url, "projections need NATS_URL"
     url, nats_url = settings.database_url, settings.nats_url
     store = PostgresEventStore(url, pool_size=4)
     pool = await open_async_pool(url, min_size=2, max_size=10)
-    sinks = (
-        PostgresCallsView(pool),
-        PostgresMessagesView(pool),
-        PostgresCampaignsView(pool),
-        PostgresConversationsView(pool),
-    )
+    sinks = [
+        sink
+        for sink in (
+            PostgresCallsView(pool),
+            PostgresMessagesView(pool),
+            PostgresCampaignsView(pool),
+            PostgresConversationsView(pool),
+        )
+        if not only or sink.name in only
+    ]
     tasks = [
         asyncio.create_task(
             run_as_leader(
@@ -109,9 +116,9 @@ async def run_projections(settings: Settings, stop: asyncio.Event) -> None:
         )
         for sink in sinks
     ]
-    if not settings.clickhouse_is_embedded:
+    if not settings.clickhouse_is_embedded and (not only or "clickhouse_facts" in only):
         tasks.append(asyncio.create_task(clickhouse_projection(settings, stop)))
-    log.info("projections started")
+    log.info("projections started", extra={"projections": [s.name for s in sinks]})
     try:
         await stop.wait()
     finally:
