@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -88,3 +89,25 @@ def test_a_call_can_be_read_as_of_a_version_and_as_of_a_time(
     assert by_version.status == by_time.status == "ringing"
     assert now.status == "completed"
     assert store.call_as_of(PROJECT, "CAunknown") is None
+
+
+def test_processes_starting_together_all_open_the_store(database_url: str) -> None:
+    """`up` starts several processes at once, each opening the store, which (re)creates the
+    library's tables and insert function: none may fail because another did it too."""
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            PostgresEventStore(database_url, pool_size=1).close()
+        except BaseException as exc:  # the assertion below shows which
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert errors == []

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -18,6 +19,8 @@ from adapters.postgres.database import eventsourcing_env
 from domain.call import Call, call_id, replay
 from domain.hash_chain import GENESIS, link
 from projections.positioned import PositionedEvent
+
+_CONSTRUCT_LOCK_KEY = 0x5B_0003  # migrations use 0x5B_0001, partition upkeep 0x5B_0002
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,11 @@ class PostgresEventStore:
     transaction, so inbox marking, operation ids and events commit together."""
 
     def __init__(self, database_url: str, pool_size: int = 2) -> None:
-        self.app = EventLog(env=eventsourcing_env(database_url, pool_size))
+        # The library (re)creates its tables and insert function on construction; processes
+        # starting together then collide ("tuple concurrently updated"), so take turns.
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_CONSTRUCT_LOCK_KEY,))
+            self.app = EventLog(env=eventsourcing_env(database_url, pool_size))
         self.recorder = cast(PostgresApplicationRecorder, self.app.recorder)
         self.mapper = self.app.mapper
         self.table = self.recorder.events_table_name
