@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -121,3 +123,24 @@ def message_callback(
         "ApiVersion": "2010-04-01",
         **extra,
     }
+
+
+def all_at_once(work: Callable[[], object], times: int) -> list[BaseException]:
+    """Run `work` in `times` threads released together (processes starting at once); return
+    what any of them raised."""
+    start = threading.Barrier(times)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        start.wait()
+        try:
+            work()
+        except BaseException as exc:  # returned for the caller's assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors

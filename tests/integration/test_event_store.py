@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ import pytest
 from adapters.postgres.event_store import PostgresEventStore
 from domain.call import Call, call_id, record_call_status
 from domain.call_commands import RecordCallStatus
+from support import all_at_once
 
 PROJECT = "5d3c1a8e-0b1f-4c2e-9a55-1f6f0e7c2b10"
 
@@ -94,20 +94,6 @@ def test_a_call_can_be_read_as_of_a_version_and_as_of_a_time(
 def test_processes_starting_together_all_open_the_store(database_url: str) -> None:
     """`up` starts several processes at once, each opening the store, which (re)creates the
     library's tables and insert function: none may fail because another did it too."""
-    start = threading.Barrier(6)
-    errors: list[BaseException] = []
-
-    def open_store() -> None:
-        start.wait()
-        try:
-            PostgresEventStore(database_url, pool_size=1).close()
-        except BaseException as exc:  # the assertion below shows which
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_store) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = all_at_once(lambda: PostgresEventStore(database_url, pool_size=1).close(), 6)
 
     assert errors == []

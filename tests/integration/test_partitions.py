@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
 
 import psycopg
 
 from adapters.postgres.partitions import maintain_partitions, month_start
+from support import all_at_once
 
 INSERT = (
     "INSERT INTO call_events (position, project_id, call_sid, aggregate_version, event_type,"
@@ -68,24 +68,10 @@ def test_retention_drops_whole_old_months_and_old_strays(database_url: str) -> N
 def test_processes_starting_together_all_get_their_partitions_without_an_error(
     database_url: str,
 ) -> None:
-    """`up` starts three processes that each maintain partitions at once; none may crash
+    """`up` starts several processes that each maintain partitions at once; none may crash
     because another created the same month a moment earlier."""
     someday = date(2041, 5, 1)  # months nobody has made yet
-    start = threading.Barrier(8)
-    errors: list[BaseException] = []
-
-    def maintain() -> None:
-        start.wait()
-        try:
-            maintain_partitions(database_url, today=someday)
-        except BaseException as exc:  # the assertion below shows which
-            errors.append(exc)
-
-    threads = [threading.Thread(target=maintain) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = all_at_once(lambda: maintain_partitions(database_url, today=someday), 8)
 
     assert errors == []
     assert {f"call_events_{month_start(someday, k):%Y_%m}" for k in range(4)} <= partitions(
