@@ -20,8 +20,6 @@ from domain.call import Call, call_id, replay
 from domain.hash_chain import GENESIS, link
 from projections.positioned import PositionedEvent
 
-_CONSTRUCT_LOCK_KEY = 0x5B_0003  # migrations use 0x5B_0001, partition upkeep 0x5B_0002
-
 
 @dataclass(frozen=True, slots=True)
 class Link:
@@ -48,7 +46,7 @@ class PostgresEventStore:
         # The library (re)creates its tables and insert function on construction; processes
         # starting together then collide ("tuple concurrently updated"), so take turns.
         with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (_CONSTRUCT_LOCK_KEY,))
+            conn.execute("SELECT pg_advisory_lock(hashtext('event store setup'))")
             self.app = EventLog(env=eventsourcing_env(database_url, pool_size))
         self.recorder = cast(PostgresApplicationRecorder, self.app.recorder)
         self.mapper = self.app.mapper

@@ -20,9 +20,6 @@ PARTITIONED = {
 # Retention drops only months nothing else is derived from: campaign counters are recounted
 # from campaign_results, so its old months stay (partitioned still: cheap to archive whole).
 RETAINED_WHOLE = frozenset({"campaign_results"})
-# Every process maintains partitions at start: without a lock, two that start together both
-# see a month missing and the second CREATE fails ("already exists"), killing its process.
-_LOCK_KEY = 0x5B_0002
 
 
 def month_start(day: date, offset: int = 0) -> date:
@@ -50,7 +47,9 @@ def maintain_partitions(
     created: list[str] = []
     dropped: list[str] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))  # released on disconnect
+        # Every process does this at start: without taking turns, two that start together
+        # both see a month missing and the second CREATE fails, killing its process.
+        conn.execute("SELECT pg_advisory_lock(hashtext('partition upkeep'))")  # until closed
         for table in PARTITIONED:
             for offset in range(_months_between(first, today) + months_ahead + 1):
                 start = month_start(first, offset)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Collection
@@ -110,7 +111,7 @@ async def run_projections(
             run_as_leader(
                 url,
                 f"projection:{sink.name}",
-                lambda s, sink=sink: run_projection(sink, store, nats_url, s),  # type: ignore[misc]
+                functools.partial(run_projection, sink, store, nats_url),
                 stop,
             )
         )
