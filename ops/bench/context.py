@@ -23,6 +23,7 @@ class Options:
     warmup: int  # seconds of load before each measurement, not reported
     connections: int
     realtime_seconds: int = 60  # sustained webhooks for the realtime benchmark
+    realtime_rate: int = 500  # webhooks/s of that run
 
 
 @dataclass

@@ -95,10 +95,11 @@ class CallsViewProjection:
 
     name = "calls_view"
 
-    @staticmethod
-    def handles(event: Any) -> bool:
-        """The log holds every aggregate's events; this view reads only calls'."""
-        return isinstance(event, Call.Event)
+    reads: tuple[type, ...] = (Call.Event,)  # the log holds every aggregate's events
+
+    @classmethod
+    def handles(cls, event: Any) -> bool:
+        return isinstance(event, cls.reads)
 
     @staticmethod
     def apply(row: CallRow | None, item: PositionedEvent) -> tuple[CallRow, FeedRow]:

@@ -109,9 +109,11 @@ class CampaignsViewProjection:
 
     name = "campaigns_view"
 
-    @staticmethod
-    def handles(event: Any) -> bool:
-        return isinstance(event, Campaign.Event)
+    reads: tuple[type, ...] = (Campaign.Event,)
+
+    @classmethod
+    def handles(cls, event: Any) -> bool:
+        return isinstance(event, cls.reads)
 
     @staticmethod
     def key(event: Any) -> tuple[str, str]:

@@ -128,9 +128,11 @@ class ConversationsViewProjection:
 
     name = "conversations_view"
 
-    @staticmethod
-    def handles(event: Any) -> bool:
-        return isinstance(event, Call.Event | Message.Event)
+    reads: tuple[type, ...] = (Call.Event, Message.Event)
+
+    @classmethod
+    def handles(cls, event: Any) -> bool:
+        return isinstance(event, cls.reads)
 
     @staticmethod
     def key(event: Any) -> tuple[str, str, str]:

@@ -87,9 +87,11 @@ class MessagesViewProjection:
 
     name = "messages_view"
 
-    @staticmethod
-    def handles(event: Any) -> bool:
-        return isinstance(event, Message.Event)
+    reads: tuple[type, ...] = (Message.Event,)
+
+    @classmethod
+    def handles(cls, event: Any) -> bool:
+        return isinstance(event, cls.reads)
 
     @staticmethod
     def key(event: Any) -> tuple[str, str]:

@@ -12,6 +12,8 @@ class ProjectionSink(Protocol):
     """A read model that stores its position with its rows, so replays change nothing."""
 
     name: str
+    reads: tuple[type, ...]
+    """The event classes it uses; a feed may hand it others as `Unread`, undecoded."""
 
     async def position(self) -> int: ...
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+EVERY_EVENT: tuple[type, ...] = (object,)
+"""What a projection that reads every aggregate's events declares as its `reads`."""
+
 
 @dataclass(frozen=True, slots=True)
 class PositionedEvent:
@@ -12,3 +15,11 @@ class PositionedEvent:
 
     position: int
     event: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Unread:
+    """Stands for an event of a class the projection does not read, left undecoded: the
+    feed saves the decoding, and the projection still moves its position past it."""
+
+    topic: str

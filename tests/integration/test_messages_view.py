@@ -21,7 +21,7 @@ from domain_events import (
     positioned,
 )
 from projections.messages_view import MessagesViewProjection, MessageView
-from projections.positioned import PositionedEvent
+from projections.positioned import PositionedEvent, Unread
 
 TABLES = ("messages", "message_deliveries", "message_errors")
 
@@ -121,6 +121,12 @@ def test_a_batch_of_calls_messages_and_campaigns_advances_past_all_of_them(
         assert [r[1] for r in snapshot(database_url, "messages")["messages"]] == ["SM1"]
         only_others = positioned(call_events("CA2", ["ringing"]), start=items[-1].position + 1)
         assert await sink.apply(only_others) == only_others[-1].position
+        last = only_others[-1].position + 1
+        assert await sink.apply([PositionedEvent(last, Unread("domain.call:Call.Created"))]) == last
+        replayed = positioned(call_events("CA3", ["ringing"]), start=1)
+        assert await sink.apply(replayed) == last  # an old batch never moves it back
+        assert stored_position(database_url, sink.name) == last
+        assert [r[1] for r in snapshot(database_url, "messages")["messages"]] == ["SM1"]
 
     with_pool(database_url, scenario)
 

@@ -215,6 +215,7 @@ class CrashAfterWrite:
     def __init__(self, inner: PostgresCallsView, after: int) -> None:
         self.inner = inner
         self.name = inner.name
+        self.reads = inner.reads
         self.calls = 0
         self.after = after
 

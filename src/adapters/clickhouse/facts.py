@@ -12,7 +12,7 @@ from adapters.clickhouse.client import ClickHouse
 from adapters.clickhouse.fact_rows import COLUMN_NAMES, event_row, utc
 from domain.call import Call
 from projections.calls_view import CallRow, CallsViewProjection
-from projections.positioned import PositionedEvent
+from projections.positioned import EVERY_EVENT, PositionedEvent
 
 # Everything this sink writes, directly or through materialized views: what a rebuild empties.
 FACT_TABLES = (
@@ -95,6 +95,7 @@ class ClickHouseFacts:
     this sink while it swaps the tables (ADR 0007)."""
 
     name = "clickhouse:facts"
+    reads = EVERY_EVENT
 
     def __init__(
         self, ch: ClickHouse, *, cache_size: int = 50_000, gate: asyncio.Lock | None = None

@@ -8,11 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import TopicError, resolve_topic
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.nats.jetstream import JetStream
 from adapters.nats.wire import STREAM, SUBJECTS, Header
-from projections.positioned import PositionedEvent
+from projections.positioned import EVERY_EVENT, PositionedEvent, Unread
 
 GATHER_SECONDS = 0.005  # after the first message: how long the rest of a burst may take
 
@@ -28,10 +29,21 @@ class JetStreamMessage:
 
 
 class JetStreamFeed:
-    def __init__(self, jetstream: JetStream, durable: str, mapper: Mapper[UUID]) -> None:
+    """`reads`: the event classes the projection uses. Other events are not decoded (most
+    of the log is other aggregates' events for most projections); they arrive as `Unread`."""
+
+    def __init__(
+        self,
+        jetstream: JetStream,
+        durable: str,
+        mapper: Mapper[UUID],
+        reads: tuple[type, ...] = EVERY_EVENT,
+    ) -> None:
         self.jetstream = jetstream
         self.durable = durable
         self.mapper = mapper
+        self.reads = reads
+        self._read_topics: dict[str, bool] = {}
         self._sub: Any = None
 
     async def _subscription(self) -> Any:
@@ -69,16 +81,27 @@ class JetStreamFeed:
     def _decode(self, msg: Any) -> JetStreamMessage:
         headers = msg.headers or {}
         position = int(headers.get(Header.POSITION, 0))
-        try:
-            stored = StoredEvent(
-                originator_id=UUID(headers[Header.AGGREGATE_ID]),
-                originator_version=int(headers[Header.AGGREGATE_VERSION]),
-                topic=headers[Header.TOPIC],
-                state=msg.data,
-            )
-            item: PositionedEvent | None = PositionedEvent(
-                position, self.mapper.to_domain_event(stored)
-            )
-        except (KeyError, ValueError):
-            item = None  # unreadable: the runner reads this position from the store instead
+        item: PositionedEvent | None = None  # unreadable: the runner reads it from the store
+        with contextlib.suppress(KeyError, ValueError, TopicError):
+            topic = headers[Header.TOPIC]
+            if not self._reads_topic(topic):
+                item = PositionedEvent(position, Unread(topic))
+            else:
+                stored = StoredEvent(
+                    originator_id=UUID(headers[Header.AGGREGATE_ID]),
+                    originator_version=int(headers[Header.AGGREGATE_VERSION]),
+                    topic=topic,
+                    state=msg.data,
+                )
+                item = PositionedEvent(position, self.mapper.to_domain_event(stored))
         return JetStreamMessage(position, item, msg)
+
+    def _reads_topic(self, topic: str) -> bool:
+        known = self._read_topics.get(topic)
+        if known is None:
+            try:
+                known = issubclass(resolve_topic(topic), self.reads)
+            except TopicError:
+                known = True  # decoding fails the same way, and the store path takes over
+            self._read_topics[topic] = known
+        return known

@@ -20,11 +20,24 @@ async def claim_position(conn: Any, name: str) -> int:
     The lock serialises every writer of the view (apply, recount): one commits its rows and
     position before the next one reads them.
     """
-    await conn.execute(
-        "INSERT INTO stream_positions (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
-    )
+    lock = "SELECT position FROM stream_positions WHERE name = %s FOR UPDATE"
+    row = await (await conn.execute(lock, (name,))).fetchone()
+    if row is None:  # a new view's row, made once
+        await conn.execute(
+            "INSERT INTO stream_positions (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
+        )
+        row = await (await conn.execute(lock, (name,))).fetchone()
+    return int(row["position"])
+
+
+async def pass_position(conn: Any, name: str, position: int) -> int:
+    """Move the position past events the view does not read, and return it: one statement,
+    no transaction, as it changes nothing else. It waits for a writer holding the row."""
     cur = await conn.execute(
-        "SELECT position FROM stream_positions WHERE name = %s FOR UPDATE", (name,)
+        "INSERT INTO stream_positions (name, position) VALUES (%s, %s) ON CONFLICT (name)"
+        " DO UPDATE SET position = greatest(stream_positions.position, EXCLUDED.position),"
+        " updated_at = now() RETURNING position",
+        (name, position),
     )
     row = await cur.fetchone()
     return int(row["position"])
@@ -101,18 +114,24 @@ class PostgresView:
     position commit in one transaction, replays are skipped, and other aggregates' events
     only move the position. Subclasses name their pure `projection` and `write` its rows."""
 
-    projection: Any  # the pure projection: `.name` and `.handles(event)`
+    projection: Any  # the pure projection: `.name`, `.reads` and `.handles(event)`
 
     def __init__(self, pool: Any, name: str | None = None) -> None:
         self.pool = pool
         self.name: str = name or self.projection.name
+        self.reads: tuple[type, ...] = self.projection.reads
 
     async def position(self) -> int:
         return await read_position(self.pool, self.name)
 
     async def apply(self, items: Sequence[PositionedEvent]) -> int:
-        async with self.pool.connection() as conn, conn.transaction():
-            return await self.apply_in(conn, items)
+        """A batch of only other aggregates' events costs one statement; any other is one
+        pipelined transaction, whose round trips are only those that wait for rows."""
+        async with self.pool.connection() as conn:
+            if items and not any(self.projection.handles(i.event) for i in items):
+                return await pass_position(conn, self.name, items[-1].position)
+            async with conn.pipeline(), conn.transaction():
+                return await self.apply_in(conn, items)
 
     async def apply_in(self, conn: Any, items: Sequence[PositionedEvent]) -> int:
         """Apply within the caller's transaction (a rebuild's swap needs that)."""

@@ -35,7 +35,7 @@ async def run_projection(
     durable = sink.name.replace(":", "_").replace(".", "_")
     runner = ProjectionRunner(
         sink,
-        JetStreamFeed(jetstream, durable, store.mapper),
+        JetStreamFeed(jetstream, durable, store.mapper, sink.reads),
         StoreEventSource(store),
         batch_size=batch_size,
     )

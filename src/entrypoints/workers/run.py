@@ -1,9 +1,9 @@
 """The worker processes: commands (inbox worker, relay, reconcile) and the projections.
 
-`serve worker` runs both by default; `switchboard up` runs them as two processes
-(`serve worker --no-projections` and `serve projections`), so the projections do not wait
-for the inbox worker's thread (the GIL) and the two use both cores. Leadership locks make
-either layout safe, and any number of each.
+`serve worker` runs both by default; `switchboard up` runs them in separate processes
+(`layout.UP_COMPONENTS`, ADR 0013), so the projections do not wait for the inbox worker's
+thread (the GIL) and use both cores. Leadership locks make any layout safe, and any number
+of each.
 """
 
 from __future__ import annotations
