@@ -86,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     load = choose_load(args.loadgen, threads=args.threads, install=not args.no_install)
     described = load.describe(options.connections)
     print(f"load generator: {described}", flush=True)
-    busy_before = cpu_busy()
+    before = cpu_busy()
     tables: list[Table] = []
     try:
         with open_context(options, load) as ctx:
             for name in args.only or BENCHMARKS:
                 tables.append(BENCHMARKS[name](ctx))
-            machine = machine_facts(ctx.postgres, busy_before)
+            machine = machine_facts(ctx.postgres, before)
     except KeyboardInterrupt:
         print("interrupted: servers and PostgreSQL stopped, nothing written", file=sys.stderr)
         return 130

@@ -47,39 +47,50 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies over all cores since boot, from /proc/stat."""
+def _cpu_ticks() -> tuple[int, int, int]:
+    """(busy, stolen, total) jiffies over all cores since boot, from /proc/stat. Stolen
+    time is what the hypervisor gave to other guests: not work here, but lost to it."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
+    idle, steal = values[3] + values[4], values[7]  # idle + iowait; steal
+    return sum(values) - idle - steal, steal, sum(values)
 
 
-def cpu_busy(seconds: float = 1.0) -> float | None:
-    """Share of all cores busy over a short sample, in %; None where /proc is missing."""
+def cpu_busy(seconds: float = 1.0) -> tuple[float, float] | None:
+    """Shares of all cores busy and stolen over a short sample, in %; None without /proc."""
     try:
-        busy, total = _cpu_ticks()
+        busy, stolen, total = _cpu_ticks()
         time.sleep(seconds)
-        busy2, total2 = _cpu_ticks()
+        busy2, stolen2, total2 = _cpu_ticks()
     except (OSError, ValueError, IndexError):
         return None
-    return 100 * (busy2 - busy) / max(total2 - total, 1)
+    span = max(total2 - total, 1)
+    return 100 * (busy2 - busy) / span, 100 * (stolen2 - stolen) / span
 
 
-def machine_facts(postgres: dict[str, str], busy_before: float | None) -> list[tuple[str, str]]:
-    """`busy_before`: CPU use sampled before the run; other work lowers every figure."""
+def machine_facts(
+    postgres: dict[str, str], before: tuple[float, float] | None
+) -> list[tuple[str, str]]:
+    """`before`: CPU busy and stolen, sampled before the run; either lowers every figure."""
     pg = postgres.get("server_version", "?")
     pg_settings = ", ".join(f"{k}={v}" for k, v in postgres.items() if k != "server_version")
-    busy = "unknown" if busy_before is None else f"{busy_before:.0f}% of all cores"
+    busy, stolen = before or (None, None)
     facts = [
         ("CPU", f"{cpu_model()}, {os.cpu_count()} cores"),
         ("OS", platform.platform()),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("PostgreSQL", f"{pg} (embedded, temporary data dir; {pg_settings})"),
-        ("CPU busy with other work just before the run", busy),
+        ("CPU busy with other work just before the run", _share(busy)),
+        ("CPU taken by the hypervisor (steal) just before the run", _share(stolen)),
     ]
-    if busy_before is not None and busy_before > BUSY_BEFORE:
+    if busy is not None and busy > BUSY_BEFORE:
         facts.append(("Warning", "other work was using the CPU: these figures are understated"))
+    if stolen is not None and stolen > BUSY_BEFORE:
+        facts.append(("Warning", "the hypervisor was taking CPU: figures vary with it"))
     return facts
+
+
+def _share(percent: float | None) -> str:
+    return "unknown" if percent is None else f"{percent:.0f}% of all cores"
 
 
 def render_results(
