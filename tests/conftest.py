@@ -15,6 +15,7 @@ from adapters.clickhouse.client import ClickHouse
 from adapters.clickhouse.facts import truncate_facts
 from adapters.embedded.nats import EmbeddedNats
 from adapters.embedded.postgres import EmbeddedPostgres
+from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import apply_migrations
 from adapters.postgres.partitions import maintain_partitions
 from adapters.postgres.projects import Project, create_project
@@ -40,6 +41,14 @@ def database_url(pg_server: str) -> Iterator[str]:
     yield url
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[PostgresEventStore]:
+    """The event store on the test's database; a test needing a bigger pool makes its own."""
+    s = PostgresEventStore(database_url)
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ class CpuMeter:
 
     def start(self) -> None:
         self._start = self._read()
-        self._machine = _machine_ticks()
+        self._machine = machine_ticks()
         self._started_at = os.times().elapsed
 
     def stop(self) -> dict[str, float]:
@@ -65,7 +65,7 @@ class CpuMeter:
             / max(seconds, 1e-9)
             for name, now in end.items()
         }
-        before, after = self._machine, _machine_ticks()
+        before, after = self._machine, machine_ticks()
         total = sum(after.values()) - sum(before.values())
         cores = 100 * (os.cpu_count() or 1)
         for kind in ("idle", "iowait", "steal"):
@@ -73,7 +73,7 @@ class CpuMeter:
         return used
 
 
-def _machine_ticks() -> dict[str, int]:
+def machine_ticks() -> dict[str, int]:
     """The `cpu` line of /proc/stat: ticks of all cores by kind, since boot."""
     values = Path("/proc/stat").read_text().splitlines()[0].split()[1:9]
     kinds = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")

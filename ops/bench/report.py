@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ops.bench.cpu import machine_ticks
+
 RESULTS = Path(__file__).with_name("RESULTS.md")
 BUSY_BEFORE = 10.0  # % of CPU used by other work before the run that skews the figures
 
@@ -48,11 +50,11 @@ def cpu_model() -> str:
 
 
 def _cpu_ticks() -> tuple[int, int, int]:
-    """(busy, stolen, total) jiffies over all cores since boot, from /proc/stat. Stolen
-    time is what the hypervisor gave to other guests: not work here, but lost to it."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle, steal = values[3] + values[4], values[7]  # idle + iowait; steal
-    return sum(values) - idle - steal, steal, sum(values)
+    """(busy, stolen, total) jiffies over all cores since boot. Stolen time is what the
+    hypervisor gave to other guests: not work here, but lost to it."""
+    ticks = machine_ticks()
+    total = sum(ticks.values())
+    return total - ticks["idle"] - ticks["iowait"] - ticks["steal"], ticks["steal"], total
 
 
 def cpu_busy(seconds: float = 1.0) -> tuple[float, float] | None:

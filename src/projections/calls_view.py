@@ -10,7 +10,7 @@ import msgspec
 
 from domain.call import ENRICHABLE, PARTIES, Call
 from domain.call_status import FINAL, CallStatus
-from projections.positioned import PositionedEvent
+from projections.positioned import PositionedEvent, ReadsEvents
 
 ACTIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 
@@ -90,16 +90,12 @@ def event_payload(event: Any) -> dict[str, Any]:
     return {f.name: getattr(event, f.name) for f in fields(event) if f.name not in _ENVELOPE_FIELDS}
 
 
-class CallsViewProjection:
+class CallsViewProjection(ReadsEvents):
     """Folds Call events into `calls` rows and emits one `call_events` row per event."""
 
     name = "calls_view"
 
-    reads: tuple[type, ...] = (Call.Event,)  # the log holds every aggregate's events
-
-    @classmethod
-    def handles(cls, event: Any) -> bool:
-        return isinstance(event, cls.reads)
+    reads = (Call.Event,)
 
     @staticmethod
     def apply(row: CallRow | None, item: PositionedEvent) -> tuple[CallRow, FeedRow]:

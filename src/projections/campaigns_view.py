@@ -10,7 +10,7 @@ import msgspec
 
 from domain.campaign import Campaign
 from domain.campaign_rules import FINAL, AttemptResult, AttemptStatus, CampaignState
-from projections.positioned import PositionedEvent
+from projections.positioned import PositionedEvent, ReadsEvents
 
 # Owned by the SQL recount (adapters/postgres/campaigns_view.py), never by this fold.
 COUNTERS = (
@@ -100,7 +100,7 @@ class CampaignView(msgspec.Struct, kw_only=True):
     attempts: dict[str, AttemptRow] = msgspec.field(default_factory=dict)
 
 
-class CampaignsViewProjection:
+class CampaignsViewProjection(ReadsEvents):
     """Folds Campaign events into rows; the campaign's counters are recounted from those rows.
 
     A contact is exhausted when it has no success, has used every attempt its limits allow,
@@ -109,11 +109,7 @@ class CampaignsViewProjection:
 
     name = "campaigns_view"
 
-    reads: tuple[type, ...] = (Campaign.Event,)
-
-    @classmethod
-    def handles(cls, event: Any) -> bool:
-        return isinstance(event, cls.reads)
+    reads = (Campaign.Event,)
 
     @staticmethod
     def key(event: Any) -> tuple[str, str]:

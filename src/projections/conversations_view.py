@@ -15,7 +15,7 @@ from domain.message import Message
 from domain.message_status import FINAL as MESSAGE_FINAL
 from domain.message_status import MessageStatus
 from projections.messages_view import channel_name
-from projections.positioned import PositionedEvent
+from projections.positioned import PositionedEvent, ReadsEvents
 
 _CONTACT_NS = uuid5(NAMESPACE_URL, "https://switchboard.dev/ns/contact")
 _CONVERSATION_NS = uuid5(NAMESPACE_URL, "https://switchboard.dev/ns/conversation")
@@ -121,18 +121,14 @@ def conversation_id(project_id: str, address: str) -> str:
     return str(uuid5(_CONVERSATION_NS, f"{project_id}/{address}"))
 
 
-class ConversationsViewProjection:
+class ConversationsViewProjection(ReadsEvents):
     """Folds Call and Message events into conversation items. An item's conversation is fixed
     by its Created event (the counterpart never changes), so the contact and conversation
     rows only ever need to exist; their counters are recounted from the items."""
 
     name = "conversations_view"
 
-    reads: tuple[type, ...] = (Call.Event, Message.Event)
-
-    @classmethod
-    def handles(cls, event: Any) -> bool:
-        return isinstance(event, cls.reads)
+    reads = (Call.Event, Message.Event)
 
     @staticmethod
     def key(event: Any) -> tuple[str, str, str]:

@@ -10,7 +10,7 @@ import msgspec
 from domain.message import Message
 from domain.message_facts import ErrorFact, MessageFacts
 from domain.message_status import EARLIER, FINAL, MessageStatus, parse_channel, parse_message_status
-from projections.positioned import PositionedEvent
+from projections.positioned import PositionedEvent, ReadsEvents
 
 
 class MessageRow(msgspec.Struct, kw_only=True):
@@ -75,7 +75,7 @@ class MessageView(msgspec.Struct, kw_only=True):
     errors: dict[int, ErrorRow] = msgspec.field(default_factory=dict)
 
 
-class MessagesViewProjection:
+class MessagesViewProjection(ReadsEvents):
     """Folds Message events into rows that agree with the aggregate whatever the arrival order.
 
     Deliveries are the statuses the provider reported (applied or not: a late `sent` under
@@ -87,11 +87,7 @@ class MessagesViewProjection:
 
     name = "messages_view"
 
-    reads: tuple[type, ...] = (Message.Event,)
-
-    @classmethod
-    def handles(cls, event: Any) -> bool:
-        return isinstance(event, cls.reads)
+    reads = (Message.Event,)
 
     @staticmethod
     def key(event: Any) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 EVERY_EVENT: tuple[type, ...] = (object,)
 """What a projection that reads every aggregate's events declares as its `reads`."""
@@ -23,3 +23,14 @@ class Unread:
     feed saves the decoding, and the projection still moves its position past it."""
 
     topic: str
+
+
+class ReadsEvents:
+    """What a pure projection shares: `reads`, the event classes it uses (the log holds
+    every aggregate's), and `handles`, the check against them."""
+
+    reads: ClassVar[tuple[type, ...]] = EVERY_EVENT
+
+    @classmethod
+    def handles(cls, event: Any) -> bool:
+        return isinstance(event, cls.reads)

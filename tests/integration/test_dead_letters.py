@@ -38,13 +38,6 @@ def row(database_url: str) -> dict[str, Any]:
     return found
 
 
-@pytest.fixture
-def store(database_url: str) -> Any:
-    s = PostgresEventStore(database_url)
-    yield s
-    s.close()
-
-
 def receive_one(settings: Settings, proj: Project) -> None:
     params = message_callback(
         proj.twilio_account_sid, MESSAGE, "delivered", AuthToken=proj.twilio_auth_token

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
-import pytest
 
 from adapters.postgres.event_store import PostgresEventStore
 from domain.call import Call, call_id, record_call_status
@@ -15,13 +13,6 @@ from domain.call_commands import RecordCallStatus
 from support import all_at_once
 
 PROJECT = "5d3c1a8e-0b1f-4c2e-9a55-1f6f0e7c2b10"
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[PostgresEventStore]:
-    s = PostgresEventStore(database_url)
-    yield s
-    s.close()
 
 
 def test_a_stored_v1_created_event_is_read_as_v2(

@@ -4,9 +4,7 @@ over the others undecoded with their positions, so the projection still moves pa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from eventsourcing.utils import get_topic
 
 from adapters.nats.feed import JetStreamFeed
@@ -17,13 +15,6 @@ from adapters.postgres.event_store import PostgresEventStore
 from domain.message import Message
 from domain_events import call_events, message_events, outbound_sms
 from projections.positioned import EVERY_EVENT, Unread
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[PostgresEventStore]:
-    s = PostgresEventStore(database_url)
-    yield s
-    s.close()
 
 
 def test_a_feed_decodes_only_what_its_projection_reads(

@@ -50,13 +50,6 @@ def tenant(database_url: str, provider: tuple[ProviderSimulator, str]) -> tuple[
     )
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[PostgresEventStore]:
-    store = PostgresEventStore(database_url)
-    yield store
-    store.close()
-
-
 def event_count(database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT count(*) FROM eventlog_events").fetchone()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,13 +23,6 @@ from domain_events import (
 from entrypoints.cli.projections import READ_MODELS
 
 ALICE = "+14155551212"
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[PostgresEventStore]:
-    s = PostgresEventStore(database_url)
-    yield s
-    s.close()
 
 
 def append_history(store: PostgresEventStore) -> int:

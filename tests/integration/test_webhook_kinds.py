@@ -12,7 +12,6 @@ import pytest
 from apiclient import BASE_URL, serving
 from psycopg.rows import dict_row
 
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.inbox_worker import PostgresInboxWorker
 from adapters.postgres.projects import Project
 from domain.call import call_id
@@ -35,13 +34,6 @@ def inbox(database_url: str) -> list[dict[str, Any]]:
             " idempotency_token, processing_status, outcome, outcome_reason"
             " FROM webhook_inbox ORDER BY id"
         ).fetchall()
-
-
-@pytest.fixture
-def store(database_url: str) -> Any:
-    s = PostgresEventStore(database_url)
-    yield s
-    s.close()
 
 
 def post_all(settings: Settings, token: str, posts: list[tuple[str, dict[str, str]]]) -> list[int]:
