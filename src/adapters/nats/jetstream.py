@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import nats
 from nats.js.api import StreamConfig
 
 from adapters.nats.wire import STREAM, SUBJECTS
 
 log = logging.getLogger(__name__)
+
+
+class PublishFailed(Exception):
+    """JetStream did not store every message of a batch (an error, no stream, or no ack
+    in time). Publish the whole batch again: `Nats-Msg-Id` makes the repeats harmless."""
+
+
+class _Ack(msgspec.Struct):
+    error: dict[str, Any] | None = None
+
+
+_ack = msgspec.json.Decoder(_Ack)
+
+
+@dataclass(eq=False)
+class _Batch:
+    waiting: set[int]
+    done: asyncio.Future[None] = field(default_factory=asyncio.Future)
 
 
 class JetStream:
@@ -26,6 +48,55 @@ class JetStream:
         self._lock = asyncio.Lock()
         self.first_connect_timeout = 3.0
         self._closing = False
+        self._acks_prefix = ""
+        self._batches: dict[int, _Batch] = {}
+        self._batch_ids = itertools.count(1)
+
+    async def publish_all(
+        self, messages: Sequence[tuple[str, bytes, dict[str, str]]], timeout: float = 5.0
+    ) -> None:
+        """Publish (subject, payload, headers) messages pipelined, then await every ack.
+
+        `js.publish` is a request per message: a future, a random token and a round trip
+        each, which cost the relay about a fifth of its CPU. Here every message goes out
+        before any ack is awaited, and the acks come back on one wildcard subscription, as
+        the Go client's PublishAsync does. Raises PublishFailed unless all were stored.
+        """
+        await self.context()
+        if not self._acks_prefix:
+            prefix = self._nc.new_inbox()
+            await self._nc.subscribe(f"{prefix}.*.*", cb=self._on_ack)
+            self._acks_prefix = prefix
+        batch_id = next(self._batch_ids)
+        batch = _Batch(set(range(len(messages))))
+        self._batches[batch_id] = batch
+        try:
+            for index, (subject, payload, headers) in enumerate(messages):
+                reply = f"{self._acks_prefix}.{batch_id}.{index}"
+                await self._nc.publish(subject, payload, reply=reply, headers=headers)
+            if messages:
+                await asyncio.wait_for(asyncio.shield(batch.done), timeout)
+        except TimeoutError:
+            missing = len(batch.waiting)
+            raise PublishFailed(f"{missing} of {len(messages)} not acknowledged") from None
+        finally:
+            del self._batches[batch_id]
+
+    async def _on_ack(self, msg: Any) -> None:
+        _, batch_id, index = msg.subject.rsplit(".", 2)
+        batch = self._batches.get(int(batch_id))
+        if batch is None or batch.done.done():
+            return  # a late ack of a batch already given up on
+        try:
+            error = _ack.decode(msg.data).error if msg.data else {"description": "no stream"}
+        except msgspec.DecodeError:
+            error = {"description": "unreadable ack"}
+        if error is not None:
+            batch.done.set_exception(PublishFailed(str(error.get("description", error))))
+            return
+        batch.waiting.discard(int(index))
+        if not batch.waiting:
+            batch.done.set_result(None)
 
     async def _on_error(self, exc: Exception) -> None:
         log.debug("nats error", extra={"client": self.name, "error": str(exc)})
@@ -68,6 +139,7 @@ class JetStream:
         if self._nc is not None:
             await self._nc.close()
         self._nc = self._js = None
+        self._acks_prefix = ""
 
 
 async def ensure_stream(js: Any) -> None:

@@ -25,8 +25,26 @@ class _Routing(msgspec.Struct):
 _routing = msgspec.json.Decoder(_Routing)
 
 
+def _message(n: Any) -> tuple[str, bytes, dict[str, str]]:
+    """A stored event as (subject, payload, headers) for JetStream."""
+    routing = _routing.decode(n.state)
+    position = str(n.id)
+    return (
+        subject(routing.project_id, n.topic),
+        bytes(n.state),
+        {
+            Header.MSG_ID: position,
+            Header.POSITION: position,
+            Header.AGGREGATE_ID: str(n.originator_id),
+            Header.AGGREGATE_VERSION: str(n.originator_version),
+            Header.TOPIC: n.topic,
+            Header.TRACEPARENT: traceparent(routing.trace_id, int(n.id)),
+        },
+    )
+
+
 class NatsEventRelay:
-    """At-least-once: publish a batch, await every ack, then move the checkpoint.
+    """At-least-once: publish a batch (pipelined), await every ack, then move the checkpoint.
 
     `Nats-Msg-Id` is the global position, so JetStream drops the repeats a crash between
     publish and checkpoint would cause; projections are idempotent on position anyway.
@@ -62,26 +80,10 @@ class NatsEventRelay:
         notifications = await asyncio.to_thread(self.store.read_raw, after, self.batch_size)
         if not notifications:
             return after
-        js = await self.jetstream.context()
-        await asyncio.gather(*(self._publish(js, n) for n in notifications))
+        await self.jetstream.publish_all([_message(n) for n in notifications])
         last = int(notifications[-1].id)
         await self._save(last)
         return last
-
-    async def _publish(self, js: Any, n: Any) -> None:
-        routing = _routing.decode(n.state)
-        await js.publish(
-            subject(routing.project_id, n.topic),
-            bytes(n.state),
-            headers={
-                Header.MSG_ID: str(n.id),
-                Header.POSITION: str(n.id),
-                Header.AGGREGATE_ID: str(n.originator_id),
-                Header.AGGREGATE_VERSION: str(n.originator_version),
-                Header.TOPIC: n.topic,
-                Header.TRACEPARENT: traceparent(routing.trace_id, int(n.id)),
-            },
-        )
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
         """Drain the log; then sleep until the store's NOTIFY (or a 1 s poll) wakes us."""

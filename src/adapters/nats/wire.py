@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 
 STREAM = "SB_EVENTS"
 SUBJECTS = "sb.>"
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class Header(StrEnum):
@@ -22,6 +24,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+@functools.lru_cache(maxsize=4096)  # a handful of topics per project, one per event
 def subject(project_id: str, topic: str) -> str:
     """`sb.<project>.<aggregate>.<event>` from a topic such as `domain.call:Call.Created`."""
     qualname = topic.rsplit(":", 1)[-1]
@@ -31,5 +34,5 @@ def subject(project_id: str, topic: str) -> str:
 
 def traceparent(trace_id: str, position: int) -> str:
     """A W3C traceparent continuing the request's trace; the span id is the position."""
-    trace = trace_id if re.fullmatch(r"[0-9a-f]{32}", trace_id) else "0" * 31 + "1"
+    trace = trace_id if _TRACE_ID.fullmatch(trace_id) else "0" * 31 + "1"
     return f"00-{trace}-{position:016x}-01"

@@ -6,43 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
 from adapters.postgres.paging import Page, keyset_page
-from adapters.postgres.view_support import PostgresView
+from adapters.postgres.view_support import PostgresView, columns, upsert_sql, write_rows
 from projections.calls_view import ACTIVE_STATUSES, CallRow, CallsViewProjection, FeedRow
 from projections.positioned import PositionedEvent
 
 FEED_CHANNEL = "sb_feed"
 
-_CALL_COLUMNS = [f for f in CallRow.__struct_fields__]
-_UPSERT = (
-    f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)})"
-    f" VALUES ({', '.join(['%s'] * len(_CALL_COLUMNS))})"
-    " ON CONFLICT (project_id, call_sid) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CALL_COLUMNS if c not in ("project_id", "call_sid"))
-)
-_FEED_COLUMNS = [
-    "position",
-    "project_id",
-    "call_sid",
-    "aggregate_version",
-    "event_type",
-    "event_time",
-    "recorded_at",
-    "source",
-    "status",
-    "operation_id",
-    "trace_id",
-    "payload",
-    "snapshot",
-]
-_INSERT_FEED = (
-    f"INSERT INTO call_events ({', '.join(_FEED_COLUMNS)})"
-    f" VALUES ({', '.join(['%s'] * (len(_FEED_COLUMNS) - 2))}, %s::jsonb, %s::jsonb)"
-    " ON CONFLICT (position, recorded_at) DO NOTHING"
-)
-_json = msgspec.json.Encoder()
+_CALL = columns(CallRow)
+_UPSERT_CALL = upsert_sql("calls", _CALL, ("project_id", "call_sid"))
+_FEED = columns(FeedRow)
+_INSERT_FEED = upsert_sql("call_events", _FEED, ("position", "recorded_at"), update=())
 
 
 def _decode_call(row: dict[str, Any]) -> CallRow:
@@ -62,11 +36,8 @@ class PostgresCallsView(PostgresView):
             key = (item.event.project_id, item.event.call_sid)
             calls[key], feed_row = CallsViewProjection.apply(calls.get(key), item)
             feed.append(feed_row)
-        async with conn.cursor() as c:
-            await c.executemany(
-                _UPSERT, [[getattr(r, f) for f in _CALL_COLUMNS] for r in calls.values()]
-            )
-            await c.executemany(_INSERT_FEED, [_feed_params(f) for f in feed])
+        await write_rows(conn, _UPSERT_CALL, calls.values(), _CALL)
+        await write_rows(conn, _INSERT_FEED, feed, _FEED)
         await conn.execute(f"NOTIFY {FEED_CHANNEL}")  # delivered on commit: the hub reads then
 
     async def _load(
@@ -169,21 +140,3 @@ class PostgresCallsView(PostgresView):
                 params,
             )
             return list(await cur.fetchall())
-
-
-def _feed_params(f: FeedRow) -> list[Any]:
-    return [
-        f.position,
-        f.project_id,
-        f.call_sid,
-        f.aggregate_version,
-        f.event_type,
-        f.event_time,
-        f.recorded_at,
-        f.source,
-        f.status,
-        f.operation_id,
-        f.trace_id,
-        _json.encode(f.payload).decode(),
-        _json.encode(f.snapshot).decode(),
-    ]
