@@ -26,13 +26,15 @@ class FeedMessage(Protocol):
     position: int
     item: PositionedEvent | None
 
-    async def ack(self) -> None: ...
-
 
 class EventFeed(Protocol):
     """The fast path (JetStream): may repeat, reorder or lose messages."""
 
     async def fetch(self, max_items: int, timeout: float) -> Sequence[FeedMessage]: ...
+
+    async def ack(self, messages: Sequence[FeedMessage]) -> None:
+        """Done with a batch `fetch` returned: none of it is to be delivered again."""
+        ...
 
 
 class EventSource(Protocol):

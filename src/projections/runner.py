@@ -80,8 +80,7 @@ class ProjectionRunner:
                 self.position = await self.sink.apply([i for i in items if i is not None])
             else:
                 await self.catch_up(upto=fresh[-1].position)
-        for message in messages:
-            await message.ack()
+        await self.feed.ack(messages)
 
     async def catch_up(self, upto: int | None = None) -> None:
         """Read (position, upto] from the store in batches and apply it."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -10,11 +12,14 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import TopicError, resolve_topic
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from adapters.nats.jetstream import JetStream
 from adapters.nats.wire import STREAM, SUBJECTS, Header
+from projections.ports import FeedMessage
 from projections.positioned import EVERY_EVENT, PositionedEvent, Unread
 
+log = logging.getLogger(__name__)
 GATHER_SECONDS = 0.005  # after the first message: how long the rest of a burst may take
 
 
@@ -23,9 +28,6 @@ class JetStreamMessage:
     position: int
     item: PositionedEvent | None
     msg: Any
-
-    async def ack(self) -> None:
-        await self.msg.ack()
 
 
 class JetStreamFeed:
@@ -49,18 +51,41 @@ class JetStreamFeed:
     async def _subscription(self) -> Any:
         if self._sub is None:
             js = await self.jetstream.context()
+            deliver = await self._migrate(js)
             self._sub = await js.pull_subscribe(
                 SUBJECTS,
                 durable=self.durable,
                 stream=STREAM,
                 config=ConsumerConfig(
-                    ack_policy=AckPolicy.EXPLICIT,
-                    deliver_policy=DeliverPolicy.ALL,
+                    ack_policy=AckPolicy.ALL,
+                    deliver_policy=deliver,
                     max_ack_pending=20_000,
                     ack_wait=30.0,
                 ),
             )
         return self._sub
+
+    async def _migrate(self, js: Any) -> DeliverPolicy:
+        """How a consumer made before ADR 0015 (one ack per message) is replaced: JetStream
+        will not change a durable's ack policy. The new one starts at new messages; what
+        it never sees is read from the store by the runner, as any gap is."""
+        try:
+            info = await js.consumer_info(STREAM, self.durable)
+        except NotFoundError:
+            return DeliverPolicy.ALL
+        if info.config.ack_policy == AckPolicy.ALL:
+            return DeliverPolicy.ALL  # unchanged: it keeps its place in the stream
+        log.info("replacing consumer to ack once a batch", extra={"consumer": self.durable})
+        await js.delete_consumer(STREAM, self.durable)
+        return DeliverPolicy.NEW
+
+    async def ack(self, messages: Sequence[FeedMessage]) -> None:
+        """One ack for the batch (AckPolicy.ALL): acking the last message delivered acks
+        every one delivered before it, as the ack of each did before (ADR 0015)."""
+        if messages:
+            last = messages[-1]
+            assert isinstance(last, JetStreamMessage), "acks only what it fetched"
+            await last.msg.ack()
 
     async def fetch(self, max_items: int, timeout: float) -> list[JetStreamMessage]:
         """Wait up to `timeout` for the first message, then take what else is ready.

@@ -65,10 +65,7 @@ class InMemorySource:
 class Message:
     position: int
     item: PositionedEvent | None
-    acks: int = 0
-
-    async def ack(self) -> None:
-        self.acks += 1
+    acks: int = 0  # how many times a batch holding it was acked
 
 
 class ScriptedFeed:
@@ -79,6 +76,10 @@ class ScriptedFeed:
 
     async def fetch(self, max_items: int, timeout: float) -> Sequence[Message]:
         return self.batches.popleft() if self.batches else []
+
+    async def ack(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            message.acks += 1
 
 
 def stored(position: int) -> PositionedEvent:
