@@ -42,11 +42,21 @@ _RECORD_OPERATIONS = (
     " SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(project_id uuid, operation_id text,"
     " aggregate_id uuid, outcome text, reason text)"
 )
+# Marks the rows processed and observes their latency (inbox → done) in one statement.
+# Bucket counts live in PostgreSQL, updated in the batch's transaction: /metrics in any
+# process reads the truth of every worker, and a rolled-back batch counts nothing.
 _MARK_PROCESSED = (
-    "UPDATE webhook_inbox AS i SET processing_status = 'processed', outcome = r.outcome,"
-    " outcome_reason = r.reason, attempts = i.attempts + 1, processed_at = now(), error = NULL"
+    "WITH done AS (UPDATE webhook_inbox AS i SET processing_status = 'processed',"
+    " outcome = r.outcome, outcome_reason = r.reason, attempts = i.attempts + 1,"
+    " processed_at = now(), error = NULL"
     " FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, outcome text, reason text)"
     " WHERE i.id = r.id"
+    " RETURNING 1000 * extract(epoch FROM clock_timestamp() - i.received_at)::float8 AS ms)"
+    " INSERT INTO worker_latency_buckets AS b (le, observations, sum_ms)"
+    " SELECT (SELECT min(le) FROM unnest(%s::float8[]) AS le WHERE d.ms <= le), count(*),"
+    " sum(d.ms) FROM done AS d GROUP BY 1"
+    " ON CONFLICT (le) DO UPDATE SET observations = b.observations + excluded.observations,"
+    " sum_ms = b.sum_ms + excluded.sum_ms"
 )
 _RECORD_FAILURES = (
     "UPDATE webhook_inbox AS i SET attempts = i.attempts + 1, error = r.error,"
@@ -54,16 +64,6 @@ _RECORD_FAILURES = (
     " processing_status = CASE WHEN i.attempts + 1 >= %s THEN 'dead' ELSE 'pending' END,"
     " next_attempt_at = now() + make_interval(secs => least(%s, %s * 2 ^ i.attempts))"
     " FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, error text) WHERE i.id = r.id"
-)
-# Bucket counts live in PostgreSQL, updated in the batch's transaction: /metrics in any
-# process reads the truth of every worker, and a rolled-back batch counts nothing.
-_OBSERVE_LATENCY = (
-    "INSERT INTO worker_latency_buckets AS b (le, observations, sum_ms)"
-    " SELECT (SELECT min(le) FROM unnest(%s::float8[]) AS le WHERE r.ms <= le), count(*),"
-    " sum(r.ms) FROM (SELECT 1000 * extract(epoch FROM clock_timestamp() - received_at)::float8"
-    " AS ms FROM webhook_inbox WHERE id = ANY(%s)) AS r GROUP BY 1"
-    " ON CONFLICT (le) DO UPDATE SET observations = b.observations + excluded.observations,"
-    " sum_ms = b.sum_ms + excluded.sum_ms"
 )
 _json = msgspec.json.Encoder()
 
@@ -151,11 +151,9 @@ class PostgresInboxWorker:
             # A queue's statistics are always stale (rows flip to processed by the thousand),
             # and a backlog then gets a bitmap scan + on-disk sort of every pending row per
             # batch. The ordered index scan stops after `limit` rows: make it the only plan.
-            cur.execute("SET LOCAL enable_sort = off")
-            cur.execute("SET LOCAL enable_bitmapscan = off")
+            cur.execute("SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off")
             rows = cur.execute(_CLAIM, (limit,)).fetchall()
-            cur.execute("RESET enable_sort")
-            cur.execute("RESET enable_bitmapscan")
+            cur.execute("RESET enable_sort; RESET enable_bitmapscan")  # one round trip each
             report.claimed = len(rows)
             if not rows:
                 return report
@@ -245,10 +243,6 @@ class PostgresInboxWorker:
             )
         if results:
             cur.execute(
-                _OBSERVE_LATENCY,
-                ([*LATENCY_BUCKETS_MS, float("inf")], [row["id"] for row, _, _ in results]),
-            )
-            cur.execute(
                 _MARK_PROCESSED,
                 (
                     _json.encode(
@@ -261,6 +255,7 @@ class PostgresInboxWorker:
                             for row, res, is_new in results
                         ]
                     ).decode(),
+                    [*LATENCY_BUCKETS_MS, float("inf")],
                 ),
             )
         for _, res, is_new in results:
