@@ -481,9 +481,9 @@ def run(ctx: BenchContext) -> Table:
                         {
                             "PostgreSQL": named("postgres"),
                             "NATS": named("nats-server"),
-                            "serve api": lambda: [server.pid],
+                            "serve api": _just(server.pid),
                             **{f"serve {c}": _just(pid) for c, pid in workers.items()},
-                            "harness": lambda: [os.getpid()],
+                            "harness": _just(os.getpid()),
                         }
                     ),
                 )

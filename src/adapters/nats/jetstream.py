@@ -75,7 +75,7 @@ class JetStream:
                 reply = f"{self._acks_prefix}.{batch_id}.{index}"
                 await self._nc.publish(subject, payload, reply=reply, headers=headers)
             if messages:
-                await asyncio.wait_for(asyncio.shield(batch.done), timeout)
+                await asyncio.wait_for(batch.done, timeout)
         except TimeoutError:
             missing = len(batch.waiting)
             raise PublishFailed(f"{missing} of {len(messages)} not acknowledged") from None
