@@ -187,10 +187,10 @@ class AppendFailsFor(PostgresEventStore):
 
     poisoned: Any = None
 
-    def append(self, curs: Any, events: Any) -> None:
+    def append(self, curs: Any, events: Any, heads: Any = None) -> None:
         if any(e.originator_id == self.poisoned for e in events):
             curs.execute("SELECT 1 / 0")
-        super().append(curs, events)
+        super().append(curs, events, heads)
 
 
 def test_a_row_that_breaks_the_whole_batch_fails_alone_and_the_others_are_applied(

@@ -51,12 +51,19 @@ class NatsEventRelay:
     """
 
     def __init__(
-        self, store: PostgresEventStore, pool: Any, jetstream: JetStream, batch_size: int = 500
+        self,
+        store: PostgresEventStore,
+        pool: Any,
+        jetstream: JetStream,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
     ) -> None:
+        """`poll_seconds`: how long `run` waits for a wake-up before it reads anyway."""
         self.store = store
         self.pool = pool
         self.jetstream = jetstream
         self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
 
     async def checkpoint(self) -> int:
         async with self.pool.connection() as conn:
@@ -86,7 +93,9 @@ class NatsEventRelay:
         return last
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        """Drain the log; then sleep until the store's NOTIFY (or a 1 s poll) wakes us."""
+        """Drain the log; then sleep until the store's NOTIFY (or the poll) wakes us.
+        A wake that came while a batch was published is not lost: the next read starts at
+        once."""
         position = await self.checkpoint()
         failing = False
         while not stop.is_set():
@@ -105,8 +114,11 @@ class NatsEventRelay:
             if failing:
                 log.info("relay publishing again", extra={"position": new})
             failing = False
-            if new > position:
-                position = new
+            # A short batch was everything committed before `wake` was cleared: what
+            # commits later sets it again, so read again only after a full batch.
+            full = new - position >= self.batch_size
+            position = new
+            if full:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=1.0)
+                await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)

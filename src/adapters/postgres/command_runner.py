@@ -52,7 +52,8 @@ class PostgresCommandRunner:
                 " WHERE project_id = %s AND operation_id = %s",
                 (project_id, operation_id),
             ).fetchone()
-            current = self.store.load(cur, [aggregate_id]).get(aggregate_id)
+            streams = self.store.streams(cur, [aggregate_id])
+            current = streams.aggregates.get(aggregate_id)
             if prior is not None:
                 earlier = CommandResult(
                     operation_id=operation_id,
@@ -74,5 +75,5 @@ class PostgresCommandRunner:
                 ),
             )
             if aggregate is not None:
-                self.store.append(cur, aggregate.collect_events())
+                self.store.append(cur, aggregate.collect_events(), streams.heads)
             return Ran(result, aggregate, replayed=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -30,6 +30,14 @@ class Link:
     hash: bytes
     prev_hash: bytes
     event: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Streams:
+    """Aggregates rebuilt from their events, and the hash each one's chain ends with."""
+
+    aggregates: dict[UUID, Any]
+    heads: dict[UUID, bytes]
 
 
 class EventLog(Application):  # type: ignore[type-arg]
@@ -77,31 +85,45 @@ class PostgresEventStore:
 
     def load(self, curs: Cursor[Any], ids: Iterable[UUID]) -> dict[UUID, Any]:
         """Rebuild many aggregates with one query."""
-        rows = curs.execute(
-            f"SELECT originator_id, originator_version, topic, state FROM {self.table}"
+        return self.streams(curs, ids).aggregates
+
+    def streams(self, curs: Cursor[Any], ids: Iterable[UUID]) -> Streams:
+        """Many aggregates and their chains' heads, to decide on and then `append` to."""
+        return self.fold(self.select_streams(curs, ids).fetchall())
+
+    def select_streams(self, curs: Cursor[Any], ids: Iterable[UUID]) -> Cursor[Any]:
+        """Send the query `fold` reads. Fetch it later, and in a pipeline other statements
+        share its round trip."""
+        return curs.execute(
+            f"SELECT originator_id, originator_version, topic, state, hash FROM {self.table}"
             " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
             (list(ids),),
-        ).fetchall()
-        aggregates: dict[UUID, Any] = {}
-        for row in rows:
-            event: Any = self.mapper.to_domain_event(
-                StoredEvent(
-                    row["originator_id"],
-                    row["originator_version"],
-                    row["topic"],
-                    bytes(row["state"]),
-                )
-            )
-            aggregates[row["originator_id"]] = event.mutate(aggregates.get(row["originator_id"]))
-        return aggregates
+        )
 
-    def append(self, curs: Cursor[Any], events: Sequence[Any]) -> None:
+    def fold(self, rows: Iterable[dict[str, Any]]) -> Streams:
+        streams = Streams({}, {})
+        for row in rows:
+            oid = row["originator_id"]
+            event: Any = self.mapper.to_domain_event(
+                StoredEvent(oid, row["originator_version"], row["topic"], bytes(row["state"]))
+            )
+            streams.aggregates[oid] = event.mutate(streams.aggregates.get(oid))
+            streams.heads[oid] = bytes(row["hash"])
+        return streams
+
+    def append(
+        self, curs: Cursor[Any], events: Sequence[Any], heads: Mapping[UUID, bytes] | None = None
+    ) -> None:
         """Append in the caller's transaction, under the library's own table lock and NOTIFY
-        (so commit order stays position order). Parameters go as binary arrays (%b): the
-        library's composite-array text encoding costs more than the decisions do.
-        The positions are taken under the lock and the hash chain is computed here, in one
-        round trip per batch; the trigger of migration 0008 only fills in hashes for other
-        writers, and `audit verify` checks both alike (ADR 0010).
+        (so commit order stays position order). `heads` are the hashes the aggregates'
+        chains ended with when they were loaded (`streams`): had another writer appended
+        since, the insert of the same version fails. Without them they are read under the
+        lock, a round trip more. Parameters go as binary arrays (%b):
+        the library's composite-array text encoding costs more than the decisions do.
+        The positions are taken under the lock and the hash chain is computed here, one
+        round trip for the positions and none of its own for the insert (it goes out with
+        the COMMIT in a pipeline); the trigger of migration 0008 only fills in hashes for
+        other writers, and `audit verify` checks both alike (ADR 0010).
         A concurrent writer of the same aggregate version raises IntegrityError."""
         if not events:
             return
@@ -109,7 +131,9 @@ class PostgresEventStore:
         self.recorder._lock_table(curs)
         self.recorder._notify_channel(curs)
         positions = [r["nextval"] for r in curs.execute(self._positions, (len(stored),))]
-        hashes = chain_hashes(stored, positions, self._heads_before(curs, stored))
+        if heads is None:
+            heads = self._heads_before(curs, stored)
+        hashes = chain_hashes(stored, positions, heads)
         curs.execute(
             self._insert,
             (
@@ -197,7 +221,7 @@ class PostgresEventStore:
 
 
 def chain_hashes(
-    stored: Sequence[StoredEvent], positions: Sequence[int], heads: dict[UUID, bytes]
+    stored: Sequence[StoredEvent], positions: Sequence[int], heads: Mapping[UUID, bytes]
 ) -> list[bytes]:
     """Each event's hash, chained to its aggregate's previous one (in `heads`, or earlier in
     this batch). An aggregate missing from `heads` at a version above 1 is refused."""

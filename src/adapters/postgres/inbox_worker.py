@@ -145,15 +145,19 @@ class PostgresInboxWorker:
         return report
 
     def _process(self, limit: int) -> BatchReport:
+        """Four round trips, in one pipelined transaction: claim; the prior outcomes with
+        the aggregates; the outcomes with the positions; the events with the COMMIT."""
         report = BatchReport()
-        with self.store.connection() as conn, conn.transaction():
+        with self.store.connection() as conn, conn.pipeline(), conn.transaction():
             cur = conn.cursor()
             # A queue's statistics are always stale (rows flip to processed by the thousand),
             # and a backlog then gets a bitmap scan + on-disk sort of every pending row per
             # batch. The ordered index scan stops after `limit` rows: make it the only plan.
-            cur.execute("SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off")
+            cur.execute("SET LOCAL enable_sort = off")
+            cur.execute("SET LOCAL enable_bitmapscan = off")
             rows = cur.execute(_CLAIM, (limit,)).fetchall()
-            cur.execute("RESET enable_sort; RESET enable_bitmapscan")  # one round trip each
+            cur.execute("RESET enable_sort")
+            cur.execute("RESET enable_bitmapscan")
             report.claimed = len(rows)
             if not rows:
                 return report
@@ -164,9 +168,9 @@ class PostgresInboxWorker:
                     commands.append((row, self._normalize(row)))
                 except Exception as exc:  # a poison row must not block the others
                     failures.append((row, f"{type(exc).__name__}: {exc}"))
-            results, events = self._handle(cur, commands, failures)
+            results, events, heads = self._handle(conn, commands, failures)
             self._finish(cur, results, failures, report)
-            self.store.append(cur, events)
+            self.store.append(cur, events, heads)
         return report
 
     def _normalize(self, row: dict[str, Any]) -> Command:
@@ -179,25 +183,29 @@ class PostgresInboxWorker:
 
     def _handle(
         self,
-        cur: Any,
+        conn: Any,
         commands: list[tuple[dict[str, Any], Command]],
         failures: list[tuple[dict[str, Any], str]],
-    ) -> tuple[list[tuple[dict[str, Any], CommandResult, bool]], list[Any]]:
-        """Return (row, result, is_new) per command, and the new events to append."""
+    ) -> tuple[list[tuple[dict[str, Any], CommandResult, bool]], list[Any], dict[UUID, bytes]]:
+        """Return (row, result, is_new) per command, the new events to append, and the
+        heads of their chains. Every addressed aggregate is loaded, even one a repeated
+        operation id does not need: the load then shares the round trip of that lookup."""
+        prior_rows = conn.cursor().execute(
+            # By the whole primary key: operation ids are unique per project only.
+            "SELECT project_id::text AS project_id, operation_id, outcome, reason"
+            " FROM operations WHERE (project_id, operation_id) IN"
+            " (SELECT * FROM unnest(%s::uuid[], %s::text[]))",
+            ([c.project_id for _, c in commands], [c.operation_id for _, c in commands]),
+        )
+        stream_rows = self.store.select_streams(conn.cursor(), {target(c)[0] for _, c in commands})
         prior = {
             (r["project_id"], r["operation_id"]): CommandResult(
                 operation_id=r["operation_id"], outcome=Outcome(r["outcome"]), reason=r["reason"]
             )
-            for r in cur.execute(
-                # By the whole primary key: operation ids are unique per project only.
-                "SELECT project_id::text AS project_id, operation_id, outcome, reason"
-                " FROM operations WHERE (project_id, operation_id) IN"
-                " (SELECT * FROM unnest(%s::uuid[], %s::text[]))",
-                ([c.project_id for _, c in commands], [c.operation_id for _, c in commands]),
-            )
+            for r in prior_rows.fetchall()
         }
-        todo = [(r, c) for r, c in commands if (c.project_id, c.operation_id) not in prior]
-        aggregates: dict[UUID, Any] = self.store.load(cur, {target(c)[0] for _, c in todo})
+        streams = self.store.fold(stream_rows.fetchall())
+        aggregates = streams.aggregates
         results: list[tuple[dict[str, Any], CommandResult, bool]] = []
         for row, cmd in commands:
             earlier = prior.get((cmd.project_id, cmd.operation_id))
@@ -213,7 +221,7 @@ class PostgresInboxWorker:
             if aggregate is not None:
                 aggregates[key] = aggregate
             results.append((row, result, True))
-        return results, [e for a in aggregates.values() for e in a.collect_events()]
+        return results, [e for a in aggregates.values() for e in a.collect_events()], streams.heads
 
     def _finish(
         self,

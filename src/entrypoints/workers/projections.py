@@ -25,11 +25,13 @@ async def run_projection(
     nats_url: str,
     stop: asyncio.Event,
     batch_size: int = 500,
+    linger_seconds: float = 0.0,
 ) -> None:
     """Run until stopped; restart the runner after unexpected errors (logged).
 
     `batch_size`: small for PostgreSQL views (latency), large for ClickHouse, which wants
-    few big inserts (10,000+ rows) rather than many small ones.
+    few big inserts (10,000+ rows) rather than many small ones. `linger_seconds`: see
+    `ProjectionRunner`.
     """
     jetstream = JetStream(nats_url, name=f"projection:{sink.name}")
     durable = sink.name.replace(":", "_").replace(".", "_")
@@ -38,6 +40,7 @@ async def run_projection(
         JetStreamFeed(jetstream, durable, store.mapper, sink.reads),
         StoreEventSource(store),
         batch_size=batch_size,
+        linger_seconds=linger_seconds,
     )
     try:
         while True:

@@ -281,3 +281,59 @@ def test_run_reads_the_store_while_the_feed_is_down() -> None:
     asyncio.run(run.run(stop))
 
     assert sink.applied_positions == [1, 2]
+
+
+class TimedFeed(ScriptedFeed):
+    """Records when each fetch came; stops the runner once its batches are handed out."""
+
+    def __init__(self, stop: asyncio.Event, *batches: list[Message]) -> None:
+        super().__init__(*batches)
+        self.stop = stop
+        self.fetched_at: list[float] = []
+
+    async def fetch(self, max_items: int, timeout: float) -> Sequence[Message]:
+        self.fetched_at.append(asyncio.get_running_loop().time())
+        if not self.batches:
+            self.stop.set()
+        return await super().fetch(max_items, timeout)
+
+
+def test_a_lingering_runner_lets_the_next_batch_gather_after_a_short_one() -> None:
+    sink, source = InMemorySink(), InMemorySource([1, 2, 3])
+    stop = asyncio.Event()
+    feed = TimedFeed(stop, [relayed(1)], [relayed(2), relayed(3)])
+
+    asyncio.run(ProjectionRunner(sink, feed, source, batch_size=10, linger_seconds=0.05).run(stop))
+
+    assert sink.applied_positions == [1, 2, 3]
+    gaps = [b - a for a, b in zip(feed.fetched_at, feed.fetched_at[1:], strict=False)]
+    assert len(gaps) == 2
+    assert all(gap >= 0.045 for gap in gaps)
+
+
+def test_a_full_batch_is_followed_at_once_however_long_the_linger() -> None:
+    sink, source = InMemorySink(), InMemorySource([1, 2, 3, 4])
+    stop = asyncio.Event()
+    feed = TimedFeed(stop, [relayed(1), relayed(2)], [relayed(3), relayed(4)])
+    run = ProjectionRunner(sink, feed, source, batch_size=2, linger_seconds=30.0)
+
+    asyncio.run(asyncio.wait_for(run.run(stop), timeout=10))  # a backlog never lingers
+
+    assert sink.applied_positions == [1, 2, 3, 4]
+
+
+def test_stopping_ends_a_linger_at_once() -> None:
+    sink, source = InMemorySink(), InMemorySource([1])
+    stop = asyncio.Event()
+
+    class StopAfterFirst(ScriptedFeed):
+        async def fetch(self, max_items: int, timeout: float) -> Sequence[Message]:
+            batch = await super().fetch(max_items, timeout)
+            stop.set()
+            return batch
+
+    run = ProjectionRunner(sink, StopAfterFirst([relayed(1)]), source, linger_seconds=30.0)
+
+    asyncio.run(asyncio.wait_for(run.run(stop), timeout=10))
+
+    assert sink.applied_positions == [1]
