@@ -6,8 +6,9 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -129,7 +130,9 @@ class UnchainedStore(PostgresEventStore):
     """The append path as it was before the chain (no positions taken, no hashes): the
     same-run baseline. Its database has the trigger disabled and `hash` nullable."""
 
-    def append(self, curs: Any, events: Sequence[Any]) -> None:
+    def append(
+        self, curs: Any, events: Sequence[Any], heads: Mapping[UUID, bytes] | None = None
+    ) -> None:
         if not events:
             return
         stored = [self.mapper.to_stored_event(e) for e in events]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -17,6 +18,20 @@ def cpu_seconds(pid: int) -> float:
     except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def speed_check(repeats: int = 3) -> float:
+    """Milliseconds a fixed pure-Python loop takes, best of `repeats`. On a shared VM the
+    same code can run at very different speeds from one hour to the next, and steal
+    does not always show it: the same figure in two runs says the machine was the same."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
 
 
 def named(name: str) -> Pids:

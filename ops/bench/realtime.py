@@ -27,7 +27,7 @@ from adapters.postgres.projects import create_project
 from adapters.postgres.sync_health import sync_health
 from entrypoints.workers.layout import UP_COMPONENTS
 from ops.bench.context import BenchContext
-from ops.bench.cpu import CpuMeter, named
+from ops.bench.cpu import CpuMeter, named, speed_check
 from ops.bench.event_store import own_database
 from ops.bench.load import SignedRequest
 from ops.bench.pyload import LOOP_FACTORY, encode, read_response
@@ -89,6 +89,24 @@ class Tracker:
             if sent is not None and sent >= since:
                 out.append((at - sent) * 1000)
         return sorted(out)
+
+
+def drift(step: Step, width: float = 10.0) -> list[tuple[float, float, float]]:
+    """(seconds into the measured window, p50, p95) of the webhooks sent in each `width`
+    seconds: whether latency held steady or climbed through the run."""
+    windows: dict[int, list[float]] = {}
+    tracker = step.tracker
+    for position, at in tracker.seen:
+        key = tracker.position_of.get(position)
+        sent = tracker.sent.get(key) if key else None
+        if sent is not None and sent >= step.measured_from:
+            windows.setdefault(int((sent - step.measured_from) // width), []).append(
+                (at - sent) * 1000
+            )
+    return [
+        (n * width, percentile(sorted(v), 0.5), percentile(sorted(v), 0.95))
+        for n, v in sorted(windows.items())
+    ]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -467,6 +485,7 @@ def run(ctx: BenchContext) -> Table:
             steps, ramped = ramp(url, server.base_url, key, requests[used:], step_seconds)
             used += ramped
             print(f"  {rate}/s for {seconds} s, one SSE client", flush=True)
+            speed_ms = speed_check()
             latency = run_async(
                 measure(
                     url,
@@ -548,6 +567,11 @@ def run(ctx: BenchContext) -> Table:
                 for name, ms in zip(STAGES, split, strict=True)
             )
             + ".",
+            "Over the sustained run (p50 / p95 ms of the webhooks sent in each 10 s): "
+            + "; ".join(f"{at:.0f} s: {p50:.0f} / {p95:.0f}" for at, p50, p95 in drift(latency))
+            + f". A fixed pure-Python loop (a million multiply-adds) took {speed_ms:.0f} ms"
+            " just before it, best of 3: compare it across runs to tell a slower machine"
+            " from slower code.",
             f"Clients: {most:,} concurrent SSE clients held p95 ≤ {CLIENTS_P95_MS:.0f} ms"
             f" (steps of {step_seconds} s at {RAMP_RATE} webhooks/s, each event fanned"
             " out to every client; the ramp stops at the first step over the target). The"
