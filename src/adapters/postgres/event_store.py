@@ -108,23 +108,22 @@ class PostgresEventStore:
                 StoredEvent(oid, row["originator_version"], row["topic"], bytes(row["state"]))
             )
             streams.aggregates[oid] = event.mutate(streams.aggregates.get(oid))
-            streams.heads[oid] = bytes(row["hash"])
+            streams.heads[oid] = row["hash"]  # bytea comes back as bytes
         return streams
 
     def append(
         self, curs: Cursor[Any], events: Sequence[Any], heads: Mapping[UUID, bytes] | None = None
     ) -> None:
         """Append in the caller's transaction, under the library's own table lock and NOTIFY
-        (so commit order stays position order). `heads` are the hashes the aggregates'
-        chains ended with when they were loaded (`streams`): had another writer appended
-        since, the insert of the same version fails. Without them they are read under the
-        lock, a round trip more. Parameters go as binary arrays (%b):
-        the library's composite-array text encoding costs more than the decisions do.
-        The positions are taken under the lock and the hash chain is computed here, one
-        round trip for the positions and none of its own for the insert (it goes out with
-        the COMMIT in a pipeline); the trigger of migration 0008 only fills in hashes for
-        other writers, and `audit verify` checks both alike (ADR 0010).
-        A concurrent writer of the same aggregate version raises IntegrityError."""
+        (so commit order stays position order). The positions are taken under the lock and
+        the hash chain is computed here (the trigger of migration 0008 only fills in hashes
+        for other writers; `audit verify` checks both alike, ADR 0010).
+
+        `heads`: the hashes the aggregates' chains ended with when `streams` loaded them.
+        Had another writer appended since, the insert of the same version fails
+        (IntegrityError). Without them they are read under the lock, a round trip more.
+        Parameters go as binary arrays (%b): the library's composite-array text encoding
+        costs more than the decisions do."""
         if not events:
             return
         stored = [self.mapper.to_stored_event(e) for e in events]
