@@ -299,7 +299,7 @@ class TimedFeed(ScriptedFeed):
 
 
 def test_a_lingering_runner_lets_the_next_batch_gather_after_a_short_one() -> None:
-    sink, source = InMemorySink(), InMemorySource([1, 2, 3])
+    sink, source = InMemorySink(), InMemorySource()
     stop = asyncio.Event()
     feed = TimedFeed(stop, [relayed(1)], [relayed(2), relayed(3)])
 
@@ -312,7 +312,7 @@ def test_a_lingering_runner_lets_the_next_batch_gather_after_a_short_one() -> No
 
 
 def test_a_full_batch_is_followed_at_once_however_long_the_linger() -> None:
-    sink, source = InMemorySink(), InMemorySource([1, 2, 3, 4])
+    sink, source = InMemorySink(), InMemorySource()
     stop = asyncio.Event()
     feed = TimedFeed(stop, [relayed(1), relayed(2)], [relayed(3), relayed(4)])
     run = ProjectionRunner(sink, feed, source, batch_size=2, linger_seconds=30.0)
@@ -323,7 +323,7 @@ def test_a_full_batch_is_followed_at_once_however_long_the_linger() -> None:
 
 
 def test_stopping_ends_a_linger_at_once() -> None:
-    sink, source = InMemorySink(), InMemorySource([1])
+    sink, source = InMemorySink(), InMemorySource()
     stop = asyncio.Event()
 
     class StopAfterFirst(ScriptedFeed):
