@@ -81,28 +81,26 @@ class Tracker:
     resumes: int = 0  # streams the hub cut (a client too far behind) and the client resumed
     next_request: int = 0  # requests before this index were sent or skipped: never resend
 
-    def latencies_ms(self, since: float) -> list[float]:
+    def samples(self, since: float) -> list[tuple[float, float]]:
+        """(sent at, latency ms) of each read of a webhook sent at or after `since`."""
         out = []
         for position, at in self.seen:
             key = self.position_of.get(position)
             sent = self.sent.get(key) if key else None
             if sent is not None and sent >= since:
-                out.append((at - sent) * 1000)
-        return sorted(out)
+                out.append((sent, (at - sent) * 1000))
+        return out
+
+    def latencies_ms(self, since: float) -> list[float]:
+        return sorted(ms for _, ms in self.samples(since))
 
 
 def drift(step: Step, width: float = 10.0) -> list[tuple[float, float, float]]:
     """(seconds into the measured window, p50, p95) of the webhooks sent in each `width`
     seconds: whether latency held steady or climbed through the run."""
     windows: dict[int, list[float]] = {}
-    tracker = step.tracker
-    for position, at in tracker.seen:
-        key = tracker.position_of.get(position)
-        sent = tracker.sent.get(key) if key else None
-        if sent is not None and sent >= step.measured_from:
-            windows.setdefault(int((sent - step.measured_from) // width), []).append(
-                (at - sent) * 1000
-            )
+    for sent, ms in step.tracker.samples(step.measured_from):
+        windows.setdefault(int((sent - step.measured_from) // width), []).append(ms)
     return [
         (n * width, percentile(sorted(v), 0.5), percentile(sorted(v), 0.95))
         for n, v in sorted(windows.items())
