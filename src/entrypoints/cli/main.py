@@ -9,7 +9,10 @@ import signal
 import sys
 from pathlib import Path
 
+import uvloop
+
 from entrypoints.observability import configure_logging
+from entrypoints.priority import MAX_NICE, lower_priority
 from entrypoints.settings import Settings
 from entrypoints.workers.layout import PROJECTIONS
 
@@ -155,6 +158,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --only is for `serve projections`", file=sys.stderr)
         return 2
     prepare_database(settings.database_url, settings)
+    lower_priority(args.nice)
     if args.component == "api":
         import uvicorn
 
@@ -188,7 +192,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         else:
             await run_worker(settings, stop, projections=not args.no_projections)
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
     return 0
 
 
@@ -318,6 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PROJECTIONS,
         metavar="NAME",
         help=f"projections only: run just these ({', '.join(PROJECTIONS)})",
+    )
+    v.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        choices=range(MAX_NICE + 1),
+        metavar="0-19",
+        help="lower this process's CPU priority by this much: for background work, such as"
+        " the views no one watches live, so that under load the live path gets the cores"
+        " first (`up` gives them 10; see entrypoints/priority.py)",
     )
     v.set_defaults(func=_cmd_serve)
     return parser

@@ -15,10 +15,19 @@ PROJECTIONS = (
 # `serve` arguments of each process `switchboard up` supervises. The worker and the
 # projections are apart so neither waits for the other's GIL; calls_view, which the live
 # monitor waits on, has a process of its own so it never queues behind the other views
-# (ops/bench/RESULTS.md has the latencies this bought).
+# (ops/bench/RESULTS.md has the latencies this bought). The other views are background
+# work: they run at a lower CPU priority, so under load they wait, not the live path
+# (ADR 0017).
+BACKGROUND_NICE = 10
 UP_COMPONENTS = [
     ["api"],
     ["worker", "--no-projections"],
     ["projections", "--only", "calls_view"],
-    ["projections", "--only", *(p for p in PROJECTIONS if p != "calls_view")],
+    [
+        "projections",
+        "--only",
+        *(p for p in PROJECTIONS if p != "calls_view"),
+        "--nice",
+        str(BACKGROUND_NICE),
+    ],
 ]
