@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from adapters.postgres.keyed import by_keys
 from adapters.postgres.paging import Page, keyset_page
 from adapters.postgres.view_support import PostgresView, columns, upsert_sql, write_rows
 from projections.calls_view import ACTIVE_STATUSES, CallRow, CallsViewProjection, FeedRow
@@ -17,6 +18,7 @@ _CALL = columns(CallRow)
 _UPSERT_CALL = upsert_sql("calls", _CALL, ("project_id", "call_sid"))
 _FEED = columns(FeedRow)
 _INSERT_FEED = upsert_sql("call_events", _FEED, ("position", "recorded_at"), update=())
+_LOAD_CALLS = by_keys("calls", ["r.*"], [("project_id", "uuid"), ("call_sid", "text")])
 
 
 def _decode_call(row: dict[str, Any]) -> CallRow:
@@ -44,11 +46,7 @@ class PostgresCallsView(PostgresView):
         self, conn: Any, items: Sequence[PositionedEvent]
     ) -> dict[tuple[str, str], CallRow]:
         keys = {(i.event.project_id, i.event.call_sid) for i in items}
-        cur = await conn.execute(
-            "SELECT * FROM calls WHERE (project_id, call_sid) IN"
-            " (SELECT * FROM unnest(%s::uuid[], %s::text[]))",
-            ([k[0] for k in keys], [k[1] for k in keys]),
-        )
+        cur = await conn.execute(_LOAD_CALLS, ([k[0] for k in keys], [k[1] for k in keys]))
         return {
             (str(r["project_id"]), r["call_sid"]): _decode_call(r) for r in await cur.fetchall()
         }

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.postgres.keyed import by_keys
 from adapters.postgres.paging import Page, keyset_page
 from adapters.postgres.view_support import (
     PostgresView,
@@ -128,8 +129,7 @@ class PostgresCampaignsView(PostgresView):
     async def _load(self, conn: Any, items: list[PositionedEvent]) -> dict[Key, CampaignView]:
         keys = {CampaignsViewProjection.key(i.event) for i in items}
         cur = await conn.execute(
-            f"SELECT {', '.join(_CAMPAIGN)} FROM campaigns WHERE (project_id, campaign_id) IN"
-            " (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))",
+            by_keys("campaigns", _CAMPAIGN, [("project_id", "uuid"), ("campaign_id", "uuid")]),
             ([k[0] for k in keys], [k[1] for k in keys]),
         )
         views = {
@@ -157,9 +157,11 @@ class PostgresCampaignsView(PostgresView):
         if not keys:
             return []
         cur = await conn.execute(
-            f"SELECT {', '.join(columns(struct))} FROM {table}"
-            f" WHERE (project_id, campaign_id, {key}) IN"
-            " (SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[]))",
+            by_keys(
+                table,
+                columns(struct),
+                [("project_id", "uuid"), ("campaign_id", "uuid"), (key, "text")],
+            ),
             tuple(list(column) for column in zip(*keys, strict=True)),
         )
         return [decode(struct, r) for r in await cur.fetchall()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.postgres.keyed import by_keys
 from adapters.postgres.paging import Page, keyset_page
 from adapters.postgres.view_support import (
     PostgresView,
@@ -86,8 +87,11 @@ class PostgresConversationsView(PostgresView):
 
     async def _load(self, conn: Any, keys: set[Key]) -> dict[Key, ItemRow]:
         cur = await conn.execute(
-            f"SELECT {', '.join(_ITEM)} FROM conversation_items WHERE (project_id, kind, sid) IN"
-            " (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[]))",
+            by_keys(
+                "conversation_items",
+                _ITEM,
+                [("project_id", "uuid"), ("kind", "text"), ("sid", "text")],
+            ),
             tuple(list(column) for column in zip(*keys, strict=True)),
         )
         rows = [decode(ItemRow, r) for r in await cur.fetchall()]

@@ -16,6 +16,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 
 from adapters.postgres.database import eventsourcing_env
+from adapters.postgres.keyed import by_keys
 from domain.call import Call, call_id, replay
 from domain.hash_chain import GENESIS, link
 from projections.positioned import PositionedEvent
@@ -70,11 +71,11 @@ class PostgresEventStore:
             f"SELECT nextval(pg_get_serial_sequence('{self.table}', 'notification_id'))"
             " FROM generate_series(1, %s)"
         )
-        self._prev_hashes = (
-            f"SELECT originator_id, hash FROM {self.table}"
-            " WHERE (originator_id, originator_version) IN"
-            " (SELECT * FROM unnest(%b::uuid[], %b::bigint[]))"
-        )
+        self._prev_hashes = by_keys(
+            self.table,
+            ["originator_id", "hash"],
+            [("originator_id", "uuid"), ("originator_version", "bigint")],
+        ).replace("%s", "%b")  # binary parameters, as the insert's
 
     def close(self) -> None:
         self.app.close()

@@ -12,6 +12,7 @@ import msgspec
 from eventsourcing.persistence import IntegrityError
 
 from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.keyed import by_keys
 from domain.call import call_id, handle_call_command
 from domain.call_commands import CallCommand
 from domain.commands import CommandResult, Outcome
@@ -36,13 +37,21 @@ _CLAIM = (
 )
 
 
+# By the whole primary key: operation ids are unique per project only.
+_PRIOR_OUTCOMES = by_keys(
+    "operations",
+    ["r.project_id::text AS project_id", "operation_id", "outcome", "reason"],
+    [("project_id", "uuid"), ("operation_id", "text")],
+)
 # One statement per batch each (rows as one JSON parameter), not one per row.
 _RECORD_OPERATIONS = (
     "INSERT INTO operations (project_id, operation_id, aggregate_id, outcome, reason)"
     " SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(project_id uuid, operation_id text,"
     " aggregate_id uuid, outcome text, reason text)"
 )
-# Marks the rows processed and observes their latency (inbox → done) in one statement.
+# Marks the rows processed and observes their latency (inbox → done) in one statement. The
+# ids come twice: joined to their outcomes, and as an array the primary key finds them by
+# (a join alone lets the planner scan the whole inbox; see adapters/postgres/keyed.py).
 # Bucket counts live in PostgreSQL, updated in the batch's transaction: /metrics in any
 # process reads the truth of every worker, and a rolled-back batch counts nothing.
 _MARK_PROCESSED = (
@@ -50,7 +59,7 @@ _MARK_PROCESSED = (
     " outcome = r.outcome, outcome_reason = r.reason, attempts = i.attempts + 1,"
     " processed_at = now(), error = NULL"
     " FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, outcome text, reason text)"
-    " WHERE i.id = r.id"
+    " WHERE i.id = r.id AND i.id = ANY(%s::bigint[])"
     " RETURNING 1000 * extract(epoch FROM clock_timestamp() - i.received_at)::float8 AS ms)"
     " INSERT INTO worker_latency_buckets AS b (le, observations, sum_ms)"
     " SELECT (SELECT min(le) FROM unnest(%s::float8[]) AS le WHERE d.ms <= le), count(*),"
@@ -63,7 +72,8 @@ _RECORD_FAILURES = (
     " outcome = 'failed', outcome_reason = NULL,"
     " processing_status = CASE WHEN i.attempts + 1 >= %s THEN 'dead' ELSE 'pending' END,"
     " next_attempt_at = now() + make_interval(secs => least(%s, %s * 2 ^ i.attempts))"
-    " FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, error text) WHERE i.id = r.id"
+    " FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, error text)"
+    " WHERE i.id = r.id AND i.id = ANY(%s::bigint[])"
 )
 _json = msgspec.json.Encoder()
 
@@ -191,10 +201,7 @@ class PostgresInboxWorker:
         heads of their chains. Every addressed aggregate is loaded, even one a repeated
         operation id does not need: the load then shares the round trip of that lookup."""
         prior_rows = conn.cursor().execute(
-            # By the whole primary key: operation ids are unique per project only.
-            "SELECT project_id::text AS project_id, operation_id, outcome, reason"
-            " FROM operations WHERE (project_id, operation_id) IN"
-            " (SELECT * FROM unnest(%s::uuid[], %s::text[]))",
+            _PRIOR_OUTCOMES,
             ([c.project_id for _, c in commands], [c.operation_id for _, c in commands]),
         )
         stream_rows = self.store.select_streams(conn.cursor(), {target(c)[0] for _, c in commands})
@@ -263,6 +270,7 @@ class PostgresInboxWorker:
                             for row, res, is_new in results
                         ]
                     ).decode(),
+                    [row["id"] for row, _, _ in results],
                     [*LATENCY_BUCKETS_MS, float("inf")],
                 ),
             )
@@ -278,6 +286,7 @@ class PostgresInboxWorker:
                     _json.encode(
                         [{"id": row["id"], "error": err[:500]} for row, err in failures]
                     ).decode(),
+                    [row["id"] for row, _ in failures],
                 ),
             )
             for row, err in failures:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.postgres.keyed import by_keys
 from adapters.postgres.paging import Page, keyset_page
 from adapters.postgres.view_support import (
     PostgresView,
@@ -30,7 +31,10 @@ _UPSERT_DELIVERY = upsert_sql(
     "message_deliveries", _DELIVERY, ("project_id", "message_sid", "status", "recorded_at")
 )
 _UPSERT_ERROR = upsert_sql("message_errors", _ERROR, ("project_id", "message_sid", "error_code"))
-_KEYS = " WHERE (project_id, message_sid) IN (SELECT * FROM unnest(%s::uuid[], %s::text[]))"
+_KEY = [("project_id", "uuid"), ("message_sid", "text")]
+_LOAD_MESSAGES = by_keys("messages", _MESSAGE, _KEY)
+_LOAD_DELIVERIES = by_keys("message_deliveries", _DELIVERY, _KEY)
+_LOAD_ERRORS = by_keys("message_errors", _ERROR, _KEY)
 
 Key = tuple[str, str]
 
@@ -53,18 +57,16 @@ class PostgresMessagesView(PostgresView):
 
     async def _load(self, conn: Any, keys: set[Key]) -> dict[Key, MessageView]:
         args = ([k[0] for k in keys], [k[1] for k in keys])
-        cur = await conn.execute(f"SELECT {', '.join(_MESSAGE)} FROM messages" + _KEYS, args)
+        cur = await conn.execute(_LOAD_MESSAGES, args)
         views = {
             (r.project_id, r.message_sid): MessageView(row=r)
             for r in (decode(MessageRow, row) for row in await cur.fetchall())
         }
-        cur = await conn.execute(
-            f"SELECT {', '.join(_DELIVERY)} FROM message_deliveries" + _KEYS, args
-        )
+        cur = await conn.execute(_LOAD_DELIVERIES, args)
         for row in await cur.fetchall():
             d = decode(DeliveryRow, row)
             views[(d.project_id, d.message_sid)].deliveries[d.status] = d
-        cur = await conn.execute(f"SELECT {', '.join(_ERROR)} FROM message_errors" + _KEYS, args)
+        cur = await conn.execute(_LOAD_ERRORS, args)
         for row in await cur.fetchall():
             e = decode(ErrorRow, row)
             views[(e.project_id, e.message_sid)].errors[e.error_code] = e
