@@ -17,7 +17,10 @@ import uuid
 from typing import Any
 
 import psycopg
+import pytest
 
+from adapters.postgres.campaigns_view import _RECOUNT_TOUCHED as _RECOUNT_CAMPAIGNS
+from adapters.postgres.conversations_view import _RECOUNT_TOUCHED as _RECOUNT_CONVERSATIONS
 from adapters.postgres.inbox_worker import _MARK_PROCESSED, _RECORD_FAILURES
 from adapters.postgres.keyed import by_keys
 
@@ -82,3 +85,36 @@ def test_the_inbox_worker_marks_its_rows_through_the_primary_key(database_url: s
         for sql in (_MARK_PROCESSED, _RECORD_FAILURES):
             inbox_scans = [kind for kind, table in scans(conn, sql) if table == "webhook_inbox"]
             assert inbox_scans in (["Index Scan"], ["Bitmap Heap Scan"]), inbox_scans
+
+
+@pytest.mark.parametrize(
+    ("table", "fill", "recount"),
+    [
+        (
+            "conversations",
+            "SELECT %s, gen_random_uuid(), gen_random_uuid(), 'a' || n, now(), now(), n",
+            _RECOUNT_CONVERSATIONS,
+        ),
+        (
+            "campaigns",
+            "SELECT %s, gen_random_uuid(), 'k' || n, 'c', 'running', '{}', now(), now(), 1, n",
+            _RECOUNT_CAMPAIGNS,
+        ),
+    ],
+)
+def test_a_views_recount_of_the_touched_rows_finds_them_through_the_primary_key(
+    database_url: str, table: str, fill: str, recount: str
+) -> None:
+    columns = {
+        "conversations": "project_id, conversation_id, contact_id, address, created_at,"
+        " updated_at, last_position",
+        "campaigns": "project_id, campaign_id, campaign_key, name, state, limits, created_at,"
+        " updated_at, version, last_position",
+    }[table]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO {table} ({columns}) {fill} FROM generate_series(1, %s) AS n",
+            (uuid.uuid4(), ROWS),
+        )
+        conn.execute(f"ANALYZE {table}")
+        assert [kind for kind, t in scans(conn, recount) if t == table] == ["Index Scan"] * 2

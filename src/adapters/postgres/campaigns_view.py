@@ -83,6 +83,11 @@ WHERE c.project_id = f.project_id AND c.campaign_id = f.campaign_id
       IS DISTINCT FROM ({", ".join(f"f.n_{n}" for n in COUNTERS)})
 RETURNING c.campaign_id
 """
+# Every pair of the two lists is recounted (a superset, and harmless): by the primary key,
+# where `(…) IN (SELECT * FROM unnest…)` scanned the table (adapters/postgres/keyed.py).
+_RECOUNT_TOUCHED = _RECOUNT.format(
+    scope="c.project_id = ANY(%s::uuid[]) AND c.campaign_id = ANY(%s::uuid[])"
+)
 _ATTEMPT_EVENTS = (
     Campaign.AttemptStarted,
     Campaign.AttemptStatusChanged,
@@ -119,10 +124,7 @@ class PostgresCampaignsView(PostgresView):
         await self._write(conn, list(views.values()))
         keys = list(views)
         await conn.execute(
-            _RECOUNT.format(
-                scope="(c.project_id, c.campaign_id) IN"
-                " (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))"
-            ),
+            _RECOUNT_TOUCHED,
             ([k[0] for k in keys], [k[1] for k in keys]),
         )
 

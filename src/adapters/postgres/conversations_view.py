@@ -60,6 +60,11 @@ WHERE c.project_id = f.project_id AND c.conversation_id = f.conversation_id
       IS DISTINCT FROM (f.n_calls, f.n_messages, f.first_at, f.last_at)
 RETURNING c.conversation_id
 """
+# Every pair of the two lists is recounted (a superset, and harmless): by the primary key,
+# where `(…) IN (SELECT * FROM unnest…)` scanned the table (adapters/postgres/keyed.py).
+_RECOUNT_TOUCHED = _RECOUNT.format(
+    scope="c.project_id = ANY(%s::uuid[]) AND c.conversation_id = ANY(%s::uuid[])"
+)
 
 Key = tuple[str, str, str]
 
@@ -117,10 +122,7 @@ class PostgresConversationsView(PostgresView):
         await write_rows(conn, _UPSERT_CONVERSATION, touched, _CONVERSATION_WRITTEN)
         if touched:
             await conn.execute(
-                _RECOUNT.format(
-                    scope="(c.project_id, c.conversation_id) IN"
-                    " (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))"
-                ),
+                _RECOUNT_TOUCHED,
                 ([c.project_id for c in touched], [c.conversation_id for c in touched]),
             )
 
