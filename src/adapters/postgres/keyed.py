@@ -1,12 +1,12 @@
 """Reading the rows of a batch's keys by index, whatever the table's size.
 
 `WHERE (a, b) IN (SELECT * FROM unnest(...))` lets the planner hash the keys and scan the
-whole table instead. It prefers that while a table has some tens of thousands of rows
-(it guesses a hundred keys), and every batch then reads every row: in the realtime
-benchmark the inbox worker scanned all of `operations` and `webhook_inbox`, and
-`calls_view` all of `calls`, hundreds of times a second (ADR 0017). A LATERAL subquery
-behind `OFFSET 0`, which the planner cannot flatten into a join, is run once per key, by
-the index on the key's columns.
+whole table instead. A prepared statement's generic plan, which cannot know how many keys
+it will be given, did so for tables of up to some thousands of rows (ADR 0017), and every
+batch then read every row: in the realtime benchmark the inbox worker scanned all of
+`operations` and `webhook_inbox`, and `calls_view` all of `calls`, hundreds of times a
+second. A LATERAL subquery behind `OFFSET 0`, which the planner cannot flatten into a
+join, runs once per key, by the index on the key's columns.
 """
 
 from __future__ import annotations
