@@ -19,7 +19,7 @@ def by_keys(table: str, columns: Sequence[str], key: Sequence[tuple[str, str]]) 
     array parameter per key column, in `key`'s (column, SQL type) order; each key costs
     one probe of an index that leads with those columns. The row is `r`: a bare column
     name is read from it, and anything else (`r.*`, `r.project_id::text AS project_id`)
-    is used as written."""
+    is used as written. Unlike `IN`, a key given twice returns its rows twice."""
     names = [name for name, _ in key]
     arrays = ", ".join(f"%s::{sql_type}[]" for _, sql_type in key)
     match = " AND ".join(f"r.{name} = k.{name}" for name in names)
