@@ -88,6 +88,7 @@ RETURNING c.campaign_id
 _RECOUNT_TOUCHED = _RECOUNT.format(
     scope="c.project_id = ANY(%s::uuid[]) AND c.campaign_id = ANY(%s::uuid[])"
 )
+_LOAD_CAMPAIGNS = by_keys("campaigns", _CAMPAIGN, [("project_id", "uuid"), ("campaign_id", "uuid")])
 _ATTEMPT_EVENTS = (
     Campaign.AttemptStarted,
     Campaign.AttemptStatusChanged,
@@ -131,7 +132,7 @@ class PostgresCampaignsView(PostgresView):
     async def _load(self, conn: Any, items: list[PositionedEvent]) -> dict[Key, CampaignView]:
         keys = {CampaignsViewProjection.key(i.event) for i in items}
         cur = await conn.execute(
-            by_keys("campaigns", _CAMPAIGN, [("project_id", "uuid"), ("campaign_id", "uuid")]),
+            _LOAD_CAMPAIGNS,
             ([k[0] for k in keys], [k[1] for k in keys]),
         )
         views = {

@@ -65,6 +65,9 @@ RETURNING c.conversation_id
 _RECOUNT_TOUCHED = _RECOUNT.format(
     scope="c.project_id = ANY(%s::uuid[]) AND c.conversation_id = ANY(%s::uuid[])"
 )
+_LOAD_ITEMS = by_keys(
+    "conversation_items", _ITEM, [("project_id", "uuid"), ("kind", "text"), ("sid", "text")]
+)
 
 Key = tuple[str, str, str]
 
@@ -92,11 +95,7 @@ class PostgresConversationsView(PostgresView):
 
     async def _load(self, conn: Any, keys: set[Key]) -> dict[Key, ItemRow]:
         cur = await conn.execute(
-            by_keys(
-                "conversation_items",
-                _ITEM,
-                [("project_id", "uuid"), ("kind", "text"), ("sid", "text")],
-            ),
+            _LOAD_ITEMS,
             tuple(list(column) for column in zip(*keys, strict=True)),
         )
         rows = [decode(ItemRow, r) for r in await cur.fetchall()]

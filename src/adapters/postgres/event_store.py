@@ -75,7 +75,8 @@ class PostgresEventStore:
             self.table,
             ["originator_id", "hash"],
             [("originator_id", "uuid"), ("originator_version", "bigint")],
-        ).replace("%s", "%b")  # binary parameters, as the insert's
+            placeholder="%b",  # binary parameters, as the insert's
+        )
 
     def close(self) -> None:
         self.app.close()

@@ -14,14 +14,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def by_keys(table: str, columns: Sequence[str], key: Sequence[tuple[str, str]]) -> str:
+def by_keys(
+    table: str, columns: Sequence[str], key: Sequence[tuple[str, str]], placeholder: str = "%s"
+) -> str:
     """SELECT `columns` of the `table` rows matching any of the keys, which come as one
     array parameter per key column, in `key`'s (column, SQL type) order; each key costs
     one probe of an index that leads with those columns. The row is `r`: a bare column
     name is read from it, and anything else (`r.*`, `r.project_id::text AS project_id`)
-    is used as written. Unlike `IN`, a key given twice returns its rows twice."""
+    is used as written. Unlike `IN`, a key given twice returns its rows twice.
+    `placeholder`: psycopg's `%b` sends the arrays binary."""
     names = [name for name, _ in key]
-    arrays = ", ".join(f"%s::{sql_type}[]" for _, sql_type in key)
+    arrays = ", ".join(f"{placeholder}::{sql_type}[]" for _, sql_type in key)
     match = " AND ".join(f"r.{name} = k.{name}" for name in names)
     selected = ", ".join(f"r.{c}" if c.isidentifier() else c for c in columns)
     return (
