@@ -28,8 +28,19 @@ def lower_priority(steps: int) -> None:
         return
     nice = os.nice(steps)
     leads_session = os.getsid(0) == os.getpid()
-    if leads_session:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            group = int(AUTOGROUP.read_text().split()[-1])  # "/autogroup-123 nice 0"
+    group = autogroup_nice()
+    if leads_session and group is not None:
+        with contextlib.suppress(OSError):
             AUTOGROUP.write_text(str(min(MAX_NICE, group + steps)))
     log.info("running at lower CPU priority", extra={"nice": nice, "session": leads_session})
+
+
+def autogroup_nice() -> int | None:
+    """The nice value of this process's autogroup, or None when it has none: a kernel
+    without autogroup has no file, and a process in the default group (one whose session
+    descends from init without a `setsid`, as in many containers) reads an empty one."""
+    try:
+        fields = AUTOGROUP.read_text().split()  # "/autogroup-123 nice 0"
+    except OSError:
+        return None
+    return int(fields[-1]) if fields else None
