@@ -28,8 +28,7 @@ def lower_priority(steps: int) -> None:
         return
     nice = os.nice(steps)
     leads_session = os.getsid(0) == os.getpid()
-    group = autogroup_nice()
-    if leads_session and group is not None:
+    if leads_session and (group := autogroup_nice()) is not None:
         with contextlib.suppress(OSError):
             AUTOGROUP.write_text(str(min(MAX_NICE, group + steps)))
     log.info("running at lower CPU priority", extra={"nice": nice, "session": leads_session})
