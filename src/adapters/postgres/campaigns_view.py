@@ -89,6 +89,16 @@ _RECOUNT_TOUCHED = _RECOUNT.format(
     scope="c.project_id = ANY(%s::uuid[]) AND c.campaign_id = ANY(%s::uuid[])"
 )
 _LOAD_CAMPAIGNS = by_keys("campaigns", _CAMPAIGN, [("project_id", "uuid"), ("campaign_id", "uuid")])
+_LOAD_ATTEMPTS = by_keys(
+    "campaign_results",
+    _ATTEMPT,
+    [("project_id", "uuid"), ("campaign_id", "uuid"), ("attempt_id", "text")],
+)
+_LOAD_CONTACTS = by_keys(
+    "campaign_contacts",
+    _CONTACT,
+    [("project_id", "uuid"), ("campaign_id", "uuid"), ("contact_id", "text")],
+)
 _ATTEMPT_EVENTS = (
     Campaign.AttemptStarted,
     Campaign.AttemptStatusChanged,
@@ -141,7 +151,7 @@ class PostgresCampaignsView(PostgresView):
         }
         named = [(*CampaignsViewProjection.key(i.event), i.event) for i in items]
         attempts = {(p, c, e.attempt_id) for p, c, e in named if isinstance(e, _ATTEMPT_EVENTS)}
-        for a in await self._select(conn, AttemptRow, "campaign_results", "attempt_id", attempts):
+        for a in await self._select(conn, AttemptRow, _LOAD_ATTEMPTS, attempts):
             views[(a.project_id, a.campaign_id)].attempts[a.attempt_id] = a
         contacts = {
             (p, c, e.contact_id) for p, c, e in named if isinstance(e, Campaign.AttemptScheduled)
@@ -149,24 +159,17 @@ class PostgresCampaignsView(PostgresView):
         contacts |= {
             (p, c, a.contact_id) for (p, c), v in views.items() for a in v.attempts.values()
         }
-        for k in await self._select(conn, ContactRow, "campaign_contacts", "contact_id", contacts):
+        for k in await self._select(conn, ContactRow, _LOAD_CONTACTS, contacts):
             views[(k.project_id, k.campaign_id)].contacts[k.contact_id] = k
         return views
 
     @staticmethod
     async def _select(
-        conn: Any, struct: Any, table: str, key: str, keys: set[tuple[str, str, str]]
+        conn: Any, struct: Any, sql: str, keys: set[tuple[str, str, str]]
     ) -> list[Any]:
         if not keys:
             return []
-        cur = await conn.execute(
-            by_keys(
-                table,
-                columns(struct),
-                [("project_id", "uuid"), ("campaign_id", "uuid"), (key, "text")],
-            ),
-            tuple(list(column) for column in zip(*keys, strict=True)),
-        )
+        cur = await conn.execute(sql, tuple(list(column) for column in zip(*keys, strict=True)))
         return [decode(struct, r) for r in await cur.fetchall()]
 
     async def _write(self, conn: Any, views: list[CampaignView]) -> None:
