@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 
 from projections.ports import EventFeed, EventSource, FeedMessage, ProjectionSink
@@ -18,8 +19,12 @@ class ProjectionRunner:
 
     The feed's messages are used as they are only when they continue the sink's position
     without a hole; any hole (a lost message, or a sequence value a rolled-back writer
-    consumed) is read back from the store. When the feed goes quiet the runner compares its
-    position with the store's head, so a lost tail is repaired too.
+    consumed) is read back from the store. Every `stall_check_seconds` the runner also reads
+    the store past its position, but only if the feed brought nothing new since the last
+    check (a lost tail, or the feed down), or if the sink is still short of where the store
+    was `max_lag_seconds` ago. A sink that is merely behind a flowing feed is left to the
+    feed: reading the same events from the store too doubles the work, and it is work
+    PostgreSQL does at full priority for views that run niced (ADR 0018).
     """
 
     def __init__(
@@ -30,15 +35,19 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         stall_check_seconds: float = 2.0,
+        max_lag_seconds: float = 5.0,
         linger_seconds: float = 0.0,
     ) -> None:
         """`linger_seconds`: after a batch short of `batch_size`, how long to let the next
-        one gather. Freshness its readers can spare buys fewer, bigger transactions."""
+        one gather. Freshness its readers can spare buys fewer, bigger transactions.
+        `max_lag_seconds`: how far behind the store a flowing feed may leave the sink
+        before the store fills the difference."""
         self.sink = sink
         self.feed = feed
         self.source = source
         self.batch_size = batch_size
         self.stall_check_seconds = stall_check_seconds
+        self.max_lag_seconds = max_lag_seconds
         self.linger_seconds = linger_seconds
         self.position = 0
         self.feed_down = False
@@ -47,6 +56,8 @@ class ProjectionRunner:
         self.position = await self.sink.position()
         await self.catch_up()
         last_check = time.monotonic()
+        fed = False  # the feed brought something past the position since the last check
+        heads: deque[tuple[float, int]] = deque()  # the store's head at each check
         while not stop.is_set():
             try:
                 messages = await self.feed.fetch(self.batch_size, timeout=0.5)
@@ -66,14 +77,27 @@ class ProjectionRunner:
                 messages = []
                 await asyncio.sleep(0.5)
             if messages:
+                fed = fed or max(m.position for m in messages) > self.position
                 await self.handle(messages)
                 if self.linger_seconds and len(messages) < self.batch_size:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.linger_seconds)
             if time.monotonic() - last_check > self.stall_check_seconds:
-                await self.catch_up()
+                if not fed or await self._lagging(heads):
+                    await self.catch_up()
+                fed = False
                 last_check = time.monotonic()
         await self.catch_up()  # a clean stop leaves nothing behind that the store has
+
+    async def _lagging(self, heads: deque[tuple[float, int]]) -> bool:
+        """Whether the sink is still short of the store's head of `max_lag_seconds` ago.
+        `heads` keeps the newest sample at least that old, and every one after it."""
+        now = time.monotonic()
+        heads.append((now, await self.source.head()))
+        while len(heads) > 1 and heads[1][0] <= now - self.max_lag_seconds:
+            heads.popleft()
+        sampled_at, head = heads[0]
+        return sampled_at <= now - self.max_lag_seconds and self.position < head
 
     async def handle(self, messages: Sequence[FeedMessage]) -> None:
         fresh = sorted(

@@ -266,6 +266,82 @@ def test_run_applies_feed_messages_and_repairs_the_tail_when_the_feed_is_silent(
     assert all(m.acks == 1 for m in first)
 
 
+def test_a_silent_feed_is_repaired_at_the_next_check_not_only_at_the_stop() -> None:
+    sink, source = InMemorySink(), InMemorySource([1, 2])
+    stop = asyncio.Event()
+    seen_before_stop: list[int] = []
+
+    class LosesTheTail(ScriptedFeed):
+        async def fetch(self, max_items: int, timeout: float) -> Sequence[Message]:
+            if self.batches:
+                return self.batches.popleft()
+            if 3 not in [i.position for i in source.items]:
+                source.append(3, 4)  # stored, never relayed
+                return []
+            seen_before_stop.extend(sink.applied_positions)
+            stop.set()
+            return []
+
+    run = ProjectionRunner(
+        sink, LosesTheTail([relayed(1), relayed(2)]), source, stall_check_seconds=CHECK_EVERY_LOOP
+    )
+
+    asyncio.run(run.run(stop))
+
+    assert seen_before_stop == [1, 2, 3, 4]
+
+
+class BehindTheStore(ScriptedFeed):
+    """A flowing feed one event a fetch, while the store grows three a fetch: the sink
+    falls ever further behind the store's head, without a hole."""
+
+    def __init__(self, source: InMemorySource, stop: asyncio.Event, fetches: int) -> None:
+        super().__init__()
+        self.source, self.stop, self.fetches = source, stop, fetches
+        self.delivered = 0
+        self.reads_before_stop = 0
+
+    async def fetch(self, max_items: int, timeout: float) -> Sequence[Message]:
+        if self.delivered == self.fetches:
+            self.reads_before_stop = len(self.source.reads)
+            self.stop.set()
+            return []
+        head = self.source.items[-1].position if self.source.items else 0
+        self.source.append(head + 1, head + 2, head + 3)
+        self.delivered += 1
+        return [relayed(self.delivered)]
+
+
+def test_a_sink_behind_a_flowing_feed_is_left_to_the_feed() -> None:
+    """The events are on their way through the feed: reading them from the store as well
+    would do the work twice."""
+    sink, source = InMemorySink(), InMemorySource()
+    stop = asyncio.Event()
+    feed = BehindTheStore(source, stop, fetches=10)
+    run = ProjectionRunner(
+        sink, feed, source, stall_check_seconds=CHECK_EVERY_LOOP, max_lag_seconds=60.0
+    )
+
+    asyncio.run(run.run(stop))
+
+    assert feed.reads_before_stop == 1  # the read at start only
+    assert sink.received[:10] == list(range(1, 11))
+
+
+def test_a_sink_further_behind_than_max_lag_is_caught_up_from_the_store() -> None:
+    sink, source = InMemorySink(), InMemorySource()
+    stop = asyncio.Event()
+    feed = BehindTheStore(source, stop, fetches=10)
+    run = ProjectionRunner(
+        sink, feed, source, stall_check_seconds=CHECK_EVERY_LOOP, max_lag_seconds=0.0
+    )
+
+    asyncio.run(run.run(stop))
+
+    assert feed.reads_before_stop > 1
+    assert sink.applied_positions == [i.position for i in source.items]
+
+
 def test_run_reads_the_store_while_the_feed_is_down() -> None:
     sink, source = InMemorySink(), InMemorySource([1])
     stop = asyncio.Event()
