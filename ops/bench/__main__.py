@@ -12,7 +12,15 @@ from ops.bench.context import Options, open_context
 from ops.bench.load import LoadGenerator
 from ops.bench.pyload import AsyncioLoad
 from ops.bench.registry import BENCHMARKS
-from ops.bench.report import RESULTS, Table, cpu_busy, machine_facts, render_results
+from ops.bench.report import (
+    RESULTS,
+    Table,
+    cpu_busy,
+    machine_facts,
+    render_results,
+    steal_since,
+    ticks_now,
+)
 from ops.bench.serve import UVICORN_SETTINGS
 from ops.bench.wrk import Wrk, find_wrk
 
@@ -91,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with open_context(options, load) as ctx:
             for name in args.only or BENCHMARKS:
-                tables.append(BENCHMARKS[name](ctx))
+                start = ticks_now()
+                table = BENCHMARKS[name](ctx)
+                table.notes.append(steal_since(start))
+                tables.append(table)
             machine = machine_facts(ctx.postgres, before)
     except KeyboardInterrupt:
         print("interrupted: servers and PostgreSQL stopped, nothing written", file=sys.stderr)

@@ -69,6 +69,27 @@ def cpu_busy(seconds: float = 1.0) -> tuple[float, float] | None:
     return 100 * (busy2 - busy) / span, 100 * (stolen2 - stolen) / span
 
 
+def ticks_now() -> tuple[int, int, int] | None:
+    """`_cpu_ticks()`, or None without /proc/stat."""
+    try:
+        return _cpu_ticks()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def steal_since(start: tuple[int, int, int] | None) -> str:
+    """A note for a table: the share of all cores the hypervisor took since `start`
+    (`ticks_now()`), so each benchmark's figures sit next to the machine they had."""
+    end = ticks_now()
+    if start is None or end is None:
+        return "Steal during this benchmark: unknown (no /proc/stat)."
+    share = 100 * (end[1] - start[1]) / max(end[2] - start[2], 1)
+    return (
+        f"Steal during this benchmark: {share:.0f}% of all cores, CPU the hypervisor gave to"
+        " other guests; the figures above fall with it."
+    )
+
+
 def machine_facts(
     postgres: dict[str, str], before: tuple[float, float] | None
 ) -> list[tuple[str, str]]:
