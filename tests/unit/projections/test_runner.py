@@ -312,34 +312,32 @@ class BehindTheStore(ScriptedFeed):
         return [relayed(self.delivered)]
 
 
-def test_a_sink_behind_a_flowing_feed_is_left_to_the_feed() -> None:
-    """The events are on their way through the feed: reading them from the store as well
-    would do the work twice."""
+def run_behind_the_store(max_lag_seconds: float) -> tuple[BehindTheStore, InMemorySink]:
+    """Ten fetches of BehindTheStore, checking for a stall after each one."""
     sink, source = InMemorySink(), InMemorySource()
     stop = asyncio.Event()
     feed = BehindTheStore(source, stop, fetches=10)
     run = ProjectionRunner(
-        sink, feed, source, stall_check_seconds=CHECK_EVERY_LOOP, max_lag_seconds=60.0
+        sink, feed, source, stall_check_seconds=CHECK_EVERY_LOOP, max_lag_seconds=max_lag_seconds
     )
-
     asyncio.run(run.run(stop))
+    return feed, sink
+
+
+def test_a_sink_behind_a_flowing_feed_is_left_to_the_feed() -> None:
+    """The events are on their way through the feed: reading them from the store as well
+    would do the work twice."""
+    feed, sink = run_behind_the_store(max_lag_seconds=60.0)
 
     assert feed.reads_before_stop == 1  # the read at start only
     assert sink.received[:10] == list(range(1, 11))
 
 
 def test_a_sink_further_behind_than_max_lag_is_caught_up_from_the_store() -> None:
-    sink, source = InMemorySink(), InMemorySource()
-    stop = asyncio.Event()
-    feed = BehindTheStore(source, stop, fetches=10)
-    run = ProjectionRunner(
-        sink, feed, source, stall_check_seconds=CHECK_EVERY_LOOP, max_lag_seconds=0.0
-    )
-
-    asyncio.run(run.run(stop))
+    feed, sink = run_behind_the_store(max_lag_seconds=0.0)
 
     assert feed.reads_before_stop > 1
-    assert sink.applied_positions == [i.position for i in source.items]
+    assert sink.applied_positions == [i.position for i in feed.source.items]
 
 
 def test_run_reads_the_store_while_the_feed_is_down() -> None:
