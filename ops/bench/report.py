@@ -57,24 +57,23 @@ def _cpu_ticks() -> tuple[int, int, int]:
     return total - ticks["idle"] - ticks["iowait"] - ticks["steal"], ticks["steal"], total
 
 
-def cpu_busy(seconds: float = 1.0) -> tuple[float, float] | None:
-    """Shares of all cores busy and stolen over a short sample, in %; None without /proc."""
-    try:
-        busy, stolen, total = _cpu_ticks()
-        time.sleep(seconds)
-        busy2, stolen2, total2 = _cpu_ticks()
-    except (OSError, ValueError, IndexError):
-        return None
-    span = max(total2 - total, 1)
-    return 100 * (busy2 - busy) / span, 100 * (stolen2 - stolen) / span
-
-
 def ticks_now() -> tuple[int, int, int] | None:
     """`_cpu_ticks()`, or None without /proc/stat."""
     try:
         return _cpu_ticks()
     except (OSError, ValueError, IndexError):
         return None
+
+
+def cpu_busy(seconds: float = 1.0) -> tuple[float, float] | None:
+    """Shares of all cores busy and stolen over a short sample, in %; None without /proc."""
+    start = ticks_now()
+    time.sleep(seconds)
+    end = ticks_now()
+    if start is None or end is None:
+        return None
+    span = max(end[2] - start[2], 1)
+    return 100 * (end[0] - start[0]) / span, 100 * (end[1] - start[1]) / span
 
 
 def steal_since(start: tuple[int, int, int] | None) -> str:
