@@ -72,6 +72,11 @@ def cpu_busy(seconds: float = 1.0) -> tuple[float, float] | None:
     end = ticks_now()
     if start is None or end is None:
         return None
+    return _shares(start, end)
+
+
+def _shares(start: tuple[int, int, int], end: tuple[int, int, int]) -> tuple[float, float]:
+    """Shares of all cores busy and stolen between two `_cpu_ticks()` readings, in %."""
     span = max(end[2] - start[2], 1)
     return 100 * (end[0] - start[0]) / span, 100 * (end[1] - start[1]) / span
 
@@ -82,7 +87,7 @@ def steal_since(start: tuple[int, int, int] | None) -> str:
     end = ticks_now()
     if start is None or end is None:
         return "Steal during this benchmark: unknown (no /proc/stat)."
-    share = 100 * (end[1] - start[1]) / max(end[2] - start[2], 1)
+    _, share = _shares(start, end)
     return (
         f"Steal during this benchmark: {share:.0f}% of all cores, CPU the hypervisor gave to"
         " other guests; the figures above fall with it."

@@ -306,7 +306,7 @@ class BehindTheStore(ScriptedFeed):
             self.reads_before_stop = len(self.source.reads)
             self.stop.set()
             return []
-        head = self.source.items[-1].position if self.source.items else 0
+        head = await self.source.head()
         self.source.append(head + 1, head + 2, head + 3)
         self.delivered += 1
         return [relayed(self.delivered)]
